@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs the whole test suite (unit + integration) against real Redis and PostgreSQL started by
+# deploy/services.sh (installed from the system packages if missing). Integration tests use the
+# database affiliatetracker_test. Services this script started are stopped again at the end.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+was_running=$(deploy/services.sh status | grep -c ': up' || true)
+deploy/services.sh up
+eval "$(deploy/services.sh env affiliatetracker_test)"
+export ConnectionStrings__Redis ConnectionStrings__Postgres
+cleanup() { if [ "$was_running" != 2 ] && [ -z "${AT_KEEP_SERVICES:-}" ]; then deploy/services.sh down; fi; }
+trap cleanup EXIT
+
+results="$ROOT/.data/test-results"
+rm -rf "$results"
+status=0
+dotnet test AffiliateTracker.sln -c Release --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" "$@" || status=$?
+
+# One summary line over every test project ("N passed, N failed"), read from the TRX files.
+python3 - "$results" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+passed = failed = skipped = 0
+for f in glob.glob(sys.argv[1] + "/*.trx"):
+    c = ET.parse(f).getroot().find(".//{*}Counters")
+    passed += int(c.get("passed")); failed += int(c.get("failed")) + int(c.get("error")) + int(c.get("timeout")) + int(c.get("aborted"))
+    skipped += int(c.get("notExecuted"))
+print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
+PY
+exit $status

@@ -1,0 +1,102 @@
+using System.Security.Cryptography;
+using AffiliateTracker.Http;
+using AffiliateTracker.Network;
+using Dapper;
+using Npgsql;
+
+namespace AffiliateTracker.Api;
+
+public sealed record LinkCreate(long? OfferId, long? PublisherId);
+public sealed record LinkUpdate(string? Status);
+
+public sealed class LinkView
+{
+    public long Id { get; init; }
+    public string Code { get; init; } = "";
+    public long OfferId { get; init; }
+    public long PublisherId { get; init; }
+    public string Status { get; init; } = "";
+    public DateTime CreatedAt { get; init; }
+    /// The URL a publisher pastes; sub1..sub5 and source may be appended as query parameters.
+    public string TrackingUrl { get; set; } = "";
+}
+
+public static class LinkApi
+{
+    public static void MapLinks(this RouteGroupBuilder api)
+    {
+        var g = api.MapGroup("/links").WithTags("Tracking links");
+
+        // Admins create links for any publisher with access; a publisher creates its own.
+        g.MapPost("/", async (LinkCreate? body, Caller caller, HttpRequest request, NpgsqlDataSource db, NetworkCache network) =>
+        {
+            body = Validate.Body(body);
+            var offerId = Validate.Id(body.OfferId, "offer_id");
+            long publisherId;
+            if (caller.IsAdmin) publisherId = Validate.Id(body.PublisherId, "publisher_id");
+            else if (caller.PublisherId is { } own && (body.PublisherId is null || body.PublisherId == own)) publisherId = own;
+            else throw ApiException.Forbidden("Only admins and the publisher itself create tracking links.");
+
+            await using var conn = await db.OpenConnectionAsync();
+            if (await conn.ExecuteScalarAsync<int>("SELECT count(*) FROM offer_access WHERE offer_id = @offerId AND publisher_id = @publisherId",
+                    new { offerId, publisherId }) == 0)
+                throw ApiException.Invalid("offer_id", "is not an offer this publisher has access to");
+            var view = await conn.QuerySingleAsync<LinkView>($"""
+                INSERT INTO tracking_links (code, offer_id, publisher_id) VALUES (@code, @offerId, @publisherId)
+                RETURNING {Columns}
+                """, new { code = NewCode(), offerId, publisherId });
+            await network.ChangedAsync();
+            return Results.Created($"/api/v1/links/{view.Id}", WithUrl(view, request));
+        });
+
+        g.MapGet("/", async (Caller caller, HttpRequest request, NpgsqlDataSource db, long? offerId, long? publisherId) =>
+        {
+            if (!caller.IsAdmin && caller.PublisherId is null) throw ApiException.Forbidden("Tracking links are for admins and publishers.");
+            await using var conn = await db.OpenConnectionAsync();
+            var links = await conn.QueryAsync<LinkView>($"""
+                SELECT {Columns} FROM tracking_links
+                WHERE (@scope::bigint IS NULL OR publisher_id = @scope)
+                  AND (@offerId::bigint IS NULL OR offer_id = @offerId) AND (@publisherId::bigint IS NULL OR publisher_id = @publisherId)
+                ORDER BY id
+                """, new { scope = caller.IsAdmin ? null : caller.PublisherId, offerId, publisherId });
+            return links.Select(l => WithUrl(l, request));
+        });
+
+        g.MapGet("/{id:long}", async (long id, Caller caller, HttpRequest request, NpgsqlDataSource db) =>
+        {
+            await using var conn = await db.OpenConnectionAsync();
+            return WithUrl(await Find(conn, caller, id), request);
+        });
+
+        g.MapPatch("/{id:long}", async (long id, LinkUpdate? body, Caller caller, HttpRequest request, NpgsqlDataSource db, NetworkCache network) =>
+        {
+            body = Validate.Body(body);
+            var status = Validate.OneOf(body.Status, "status", "active", "disabled");
+            await using var conn = await db.OpenConnectionAsync();
+            await Find(conn, caller, id);
+            var view = await conn.QuerySingleAsync<LinkView>($"UPDATE tracking_links SET status = @status WHERE id = @id RETURNING {Columns}",
+                new { id, status });
+            await network.ChangedAsync();
+            return WithUrl(view, request);
+        });
+    }
+
+    private const string Columns = "id, code, offer_id, publisher_id, status, created_at";
+
+    // Another owner's link answers 404, exactly like a link that does not exist.
+    private static async Task<LinkView> Find(NpgsqlConnection conn, Caller caller, long id)
+    {
+        var link = await conn.QuerySingleOrDefaultAsync<LinkView>($"SELECT {Columns} FROM tracking_links WHERE id = @id", new { id });
+        return link is not null && (caller.IsAdmin || caller.PublisherId == link.PublisherId) ? link : throw ApiException.NotFound("Tracking link");
+    }
+
+    private static LinkView WithUrl(LinkView link, HttpRequest request)
+    {
+        link.TrackingUrl = $"{request.Scheme}://{request.Host}/c/{link.Code}";
+        return link;
+    }
+
+    // 10 random base62 characters: about 59 bits, not guessable or enumerable.
+    private static string NewCode() =>
+        RandomNumberGenerator.GetString("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 10);
+}

@@ -1,0 +1,297 @@
+using AffiliateTracker.Http;
+using AffiliateTracker.Network;
+using Dapper;
+using Npgsql;
+
+namespace AffiliateTracker.Api;
+
+public sealed record GoalInput(string? Code, string? Name, string? PayoutType, decimal? Payout, string? RevenueType, decimal? Revenue, bool? OncePerClick);
+
+public sealed record OfferInput(
+    long? AdvertiserId, string? Name, string? Status, string? LandingUrl, string? FallbackUrl, string? Currency,
+    int? AttributionWindowHours, int? HoldPeriodHours, bool? ManualApproval, string? DefaultGoal,
+    int? DailyClickCap, int? MonthlyClickCap, int? DailyConversionCap, int? MonthlyConversionCap,
+    string[]? AllowedCountries, GoalInput[]? Goals);
+
+public sealed record PayoutOverrideInput(string? Goal, string? PayoutType, decimal? Payout);
+public sealed record AccessInput(int? DailyClickCap, int? MonthlyClickCap, int? DailyConversionCap, int? MonthlyConversionCap,
+    PayoutOverrideInput[]? PayoutOverrides);
+
+public sealed class GoalView
+{
+    public string Code { get; init; } = "";
+    public string Name { get; init; } = "";
+    public string PayoutType { get; set; } = "";
+    public decimal Payout { get; set; }
+    public string? RevenueType { get; set; }
+    public decimal? Revenue { get; set; }
+    public bool OncePerClick { get; init; }
+}
+
+public sealed class OfferView
+{
+    public long Id { get; init; }
+    public long? AdvertiserId { get; set; }
+    public string Name { get; init; } = "";
+    public string Status { get; init; } = "";
+    public string? LandingUrl { get; set; }
+    public string? FallbackUrl { get; set; }
+    public string Currency { get; init; } = "";
+    public int AttributionWindowHours { get; init; }
+    public int HoldPeriodHours { get; init; }
+    public bool ManualApproval { get; init; }
+    public string DefaultGoal { get; init; } = "";
+    public int? DailyClickCap { get; init; }
+    public int? MonthlyClickCap { get; init; }
+    public int? DailyConversionCap { get; init; }
+    public int? MonthlyConversionCap { get; init; }
+    public string[] AllowedCountries { get; init; } = [];
+    public List<GoalView> Goals { get; set; } = [];
+    public DateTime CreatedAt { get; init; }
+    public DateTime UpdatedAt { get; init; }
+}
+
+public static class OfferApi
+{
+    public static void MapOffers(this RouteGroupBuilder api)
+    {
+        var g = api.MapGroup("/offers").WithTags("Offers");
+
+        g.MapPost("/", async (OfferInput? body, Caller caller, NpgsqlDataSource db, NetworkCache network) =>
+        {
+            caller.RequireAdmin();
+            var o = Normalize(Validate.Body(body), current: null);
+            await using var conn = await db.OpenConnectionAsync();
+            await using var tx = await conn.BeginTransactionAsync();
+            if (await conn.ExecuteScalarAsync<int>("SELECT count(*) FROM advertisers WHERE id = @id", new { id = o.AdvertiserId }, tx) == 0)
+                throw ApiException.Invalid("advertiser_id", "does not name an existing advertiser");
+            var id = await conn.ExecuteScalarAsync<long>("""
+                INSERT INTO offers (advertiser_id, name, status, landing_url, fallback_url, currency, attribution_window_hours,
+                    hold_period_hours, manual_approval, default_goal, daily_click_cap, monthly_click_cap, daily_conversion_cap,
+                    monthly_conversion_cap, allowed_countries)
+                VALUES (@AdvertiserId, @Name, @Status, @LandingUrl, @FallbackUrl, @Currency, @AttributionWindowHours,
+                    @HoldPeriodHours, @ManualApproval, @DefaultGoal, @DailyClickCap, @MonthlyClickCap, @DailyConversionCap,
+                    @MonthlyConversionCap, @AllowedCountries)
+                RETURNING id
+                """, o, tx);
+            foreach (var goal in o.Goals) await UpsertGoal(conn, tx, id, goal);
+            await tx.CommitAsync();
+            await network.ChangedAsync();
+            return Results.Created($"/api/v1/offers/{id}", await Load(conn, caller, id));
+        });
+
+        // Admins see every offer, advertisers their own, publishers those they may run (with their payout,
+        // without the advertiser's revenue or landing URL).
+        g.MapGet("/", async (Caller caller, NpgsqlDataSource db, long? advertiserId, string? status) =>
+        {
+            await using var conn = await db.OpenConnectionAsync();
+            var ids = await conn.QueryAsync<long>($"""
+                SELECT o.id FROM offers o
+                WHERE {Scope(caller)} AND (@advertiserId::bigint IS NULL OR o.advertiser_id = @advertiserId)
+                  AND (@status::text IS NULL OR o.status = @status)
+                ORDER BY o.id
+                """, new { advertiserId, status, callerAdvertiser = caller.AdvertiserId, callerPublisher = caller.PublisherId });
+            var list = new List<OfferView>();
+            foreach (var id in ids) list.Add((await Load(conn, caller, id))!);
+            return list;
+        });
+
+        g.MapGet("/{id:long}", async (long id, Caller caller, NpgsqlDataSource db) =>
+        {
+            await using var conn = await db.OpenConnectionAsync();
+            return await Load(conn, caller, id) ?? throw ApiException.NotFound("Offer");
+        });
+
+        // Partial update: fields left out keep their value; "" clears fallback_url, 0 clears a cap.
+        g.MapPatch("/{id:long}", async (long id, OfferInput? body, Caller caller, NpgsqlDataSource db, NetworkCache network) =>
+        {
+            caller.RequireAdmin();
+            body = Validate.Body(body);
+            if (body.Goals is not null) throw ApiException.Invalid("goals", "are changed through PUT /api/v1/offers/{id}/goals/{code}");
+            if (body.AdvertiserId is not null) throw ApiException.Invalid("advertiser_id", "cannot be changed");
+            await using var conn = await db.OpenConnectionAsync();
+            var current = await Load(conn, caller, id) ?? throw ApiException.NotFound("Offer");
+            var o = Normalize(body, current);
+            var rows = await conn.ExecuteAsync("""
+                UPDATE offers SET name = @Name, status = @Status, landing_url = @LandingUrl, fallback_url = @FallbackUrl,
+                    currency = @Currency, attribution_window_hours = @AttributionWindowHours, hold_period_hours = @HoldPeriodHours,
+                    manual_approval = @ManualApproval, default_goal = @DefaultGoal, daily_click_cap = @DailyClickCap,
+                    monthly_click_cap = @MonthlyClickCap, daily_conversion_cap = @DailyConversionCap,
+                    monthly_conversion_cap = @MonthlyConversionCap, allowed_countries = @AllowedCountries, updated_at = now()
+                WHERE id = @Id
+                """, o with { Id = id });
+            if (rows == 0) throw ApiException.NotFound("Offer");
+            await network.ChangedAsync();
+            return await Load(conn, caller, id);
+        });
+
+        g.MapPut("/{id:long}/goals/{code}", async (long id, string code, GoalInput? body, Caller caller, NpgsqlDataSource db, NetworkCache network) =>
+        {
+            caller.RequireAdmin();
+            var goal = NormalizeGoal(Validate.Body(body) with { Code = code }, "goal");
+            await using var conn = await db.OpenConnectionAsync();
+            await using var tx = await conn.BeginTransactionAsync();
+            if (await conn.ExecuteScalarAsync<int>("SELECT count(*) FROM offers WHERE id = @id FOR UPDATE", new { id }, tx) == 0)
+                throw ApiException.NotFound("Offer");
+            await UpsertGoal(conn, tx, id, goal);
+            await tx.CommitAsync();
+            await network.ChangedAsync();
+            return await Load(conn, caller, id);
+        });
+
+        // Grants a publisher access to an offer (with optional caps and payout overrides), replacing any earlier grant.
+        g.MapPut("/{id:long}/publishers/{publisherId:long}", async (long id, long publisherId, AccessInput? body, Caller caller,
+            NpgsqlDataSource db, NetworkCache network) =>
+        {
+            caller.RequireAdmin();
+            body ??= new AccessInput(null, null, null, null, null);
+            var caps = new
+            {
+                id, publisherId,
+                daily = Validate.Cap(body.DailyClickCap, "daily_click_cap"), monthly = Validate.Cap(body.MonthlyClickCap, "monthly_click_cap"),
+                dailyConv = Validate.Cap(body.DailyConversionCap, "daily_conversion_cap"),
+                monthlyConv = Validate.Cap(body.MonthlyConversionCap, "monthly_conversion_cap"),
+            };
+            var overrides = (body.PayoutOverrides ?? []).Select(p => (
+                Goal: Validate.GoalCode(p.Goal, "payout_overrides.goal"),
+                Type: Validate.OneOf(p.PayoutType, "payout_overrides.payout_type", "fixed", "percent"),
+                Payout: PayoutAmount(p.PayoutType!, p.Payout, "payout_overrides.payout"))).ToList();
+
+            await using var conn = await db.OpenConnectionAsync();
+            await using var tx = await conn.BeginTransactionAsync();
+            var offer = await conn.QuerySingleOrDefaultAsync<long?>("SELECT id FROM offers WHERE id = @id", new { id }, tx)
+                ?? throw ApiException.NotFound("Offer");
+            if (await conn.ExecuteScalarAsync<int>("SELECT count(*) FROM publishers WHERE id = @publisherId", new { publisherId }, tx) == 0)
+                throw ApiException.NotFound("Publisher");
+            var goals = (await conn.QueryAsync<string>("SELECT code FROM goals WHERE offer_id = @id", new { id }, tx)).ToHashSet();
+            foreach (var o in overrides)
+                if (!goals.Contains(o.Goal)) throw ApiException.Invalid("payout_overrides.goal", $"'{o.Goal}' is not a goal of this offer");
+            await conn.ExecuteAsync("""
+                INSERT INTO offer_access (offer_id, publisher_id, daily_click_cap, monthly_click_cap, daily_conversion_cap, monthly_conversion_cap)
+                VALUES (@id, @publisherId, @daily, @monthly, @dailyConv, @monthlyConv)
+                ON CONFLICT (offer_id, publisher_id) DO UPDATE SET daily_click_cap = excluded.daily_click_cap,
+                    monthly_click_cap = excluded.monthly_click_cap, daily_conversion_cap = excluded.daily_conversion_cap,
+                    monthly_conversion_cap = excluded.monthly_conversion_cap
+                """, caps, tx);
+            await conn.ExecuteAsync("DELETE FROM payout_overrides WHERE offer_id = @id AND publisher_id = @publisherId", new { id, publisherId }, tx);
+            foreach (var o in overrides)
+                await conn.ExecuteAsync("""
+                    INSERT INTO payout_overrides (offer_id, publisher_id, goal_code, payout_type, payout)
+                    VALUES (@id, @publisherId, @goal, @type, @payout)
+                    """, new { id, publisherId, goal = o.Goal, type = o.Type, payout = o.Payout }, tx);
+            await tx.CommitAsync();
+            await network.ChangedAsync();
+            return Results.Ok(new { offer_id = id, publisher_id = publisherId, caps.daily, caps.monthly,
+                payout_overrides = overrides.Select(o => new { goal = o.Goal, payout_type = o.Type, payout = o.Payout }) });
+        });
+
+        g.MapDelete("/{id:long}/publishers/{publisherId:long}", async (long id, long publisherId, Caller caller, NpgsqlDataSource db, NetworkCache network) =>
+        {
+            caller.RequireAdmin();
+            await using var conn = await db.OpenConnectionAsync();
+            var rows = await conn.ExecuteAsync("DELETE FROM offer_access WHERE offer_id = @id AND publisher_id = @publisherId", new { id, publisherId });
+            if (rows == 0) throw ApiException.NotFound("Access grant");
+            await network.ChangedAsync();
+            return Results.NoContent();
+        });
+    }
+
+    private static string Scope(Caller caller) => caller.Role switch
+    {
+        "admin" => "true",
+        "advertiser" => "o.advertiser_id = @callerAdvertiser",
+        _ => "EXISTS (SELECT 1 FROM offer_access a WHERE a.offer_id = o.id AND a.publisher_id = @callerPublisher)",
+    };
+
+    internal static async Task<OfferView?> Load(NpgsqlConnection conn, Caller caller, long id)
+    {
+        var offer = await conn.QuerySingleOrDefaultAsync<OfferView>($"""
+            SELECT o.* FROM offers o WHERE o.id = @id AND {Scope(caller)}
+            """, new { id, callerAdvertiser = caller.AdvertiserId, callerPublisher = caller.PublisherId });
+        if (offer is null) return null;
+        offer.Goals = (await conn.QueryAsync<GoalView>($"""
+            SELECT g.code, g.name, coalesce(p.payout_type, g.payout_type) AS payout_type, coalesce(p.payout, g.payout) AS payout,
+                   g.revenue_type, g.revenue, g.once_per_click
+            FROM goals g
+            LEFT JOIN payout_overrides p ON p.offer_id = g.offer_id AND p.goal_code = g.code AND p.publisher_id = @callerPublisher
+            WHERE g.offer_id = @id ORDER BY g.code
+            """, new { id, callerPublisher = caller.PublisherId })).ToList();
+        if (caller.Role == "publisher")
+        {
+            // What the network earns and where the advertiser lands traffic are not the publisher's business.
+            offer.AdvertiserId = null;
+            offer.LandingUrl = null;
+            offer.FallbackUrl = null;
+            foreach (var goal in offer.Goals) { goal.Revenue = null; goal.RevenueType = null; }
+        }
+        return offer;
+    }
+
+    private sealed record NormalizedOffer(
+        long Id, long AdvertiserId, string Name, string Status, string LandingUrl, string? FallbackUrl, string Currency,
+        int AttributionWindowHours, int HoldPeriodHours, bool ManualApproval, string DefaultGoal,
+        int? DailyClickCap, int? MonthlyClickCap, int? DailyConversionCap, int? MonthlyConversionCap,
+        string[] AllowedCountries, List<GoalView> Goals);
+
+    private static NormalizedOffer Normalize(OfferInput b, OfferView? current)
+    {
+        var goals = current is null
+            ? (b.Goals is { Length: > 0 } ? b.Goals.Select((g, i) => NormalizeGoal(g, $"goals[{i}]")).ToList()
+                : throw ApiException.Invalid("goals", "must hold at least one goal"))
+            : current.Goals;
+        if (goals.Select(g => g.Code).Distinct().Count() != goals.Count) throw ApiException.Invalid("goals", "must have distinct codes");
+        var defaultGoal = b.DefaultGoal ?? current?.DefaultGoal ?? goals[0].Code;
+        if (goals.All(g => g.Code != defaultGoal)) throw ApiException.Invalid("default_goal", "must be the code of one of the offer's goals");
+        return new NormalizedOffer(
+            current?.Id ?? 0,
+            current is null ? Validate.Id(b.AdvertiserId, "advertiser_id") : current.AdvertiserId!.Value,
+            b.Name is not null || current is null ? Validate.Name(b.Name) : current.Name,
+            Validate.OneOf(b.Status ?? current?.Status ?? "active", "status", "active", "paused"),
+            b.LandingUrl is not null || current is null ? Validate.Url(b.LandingUrl, "landing_url") : current.LandingUrl!,
+            b.FallbackUrl is not null ? Validate.OptionalUrl(b.FallbackUrl, "fallback_url") : current?.FallbackUrl,
+            Validate.Currency(b.Currency ?? current?.Currency ?? "USD"),
+            Validate.Range(b.AttributionWindowHours ?? current?.AttributionWindowHours ?? 720, "attribution_window_hours", 1, 8760),
+            Validate.Range(b.HoldPeriodHours ?? current?.HoldPeriodHours ?? 720, "hold_period_hours", 0, 8760),
+            b.ManualApproval ?? current?.ManualApproval ?? false,
+            defaultGoal,
+            b.DailyClickCap is not null ? Validate.Cap(b.DailyClickCap, "daily_click_cap") : current?.DailyClickCap,
+            b.MonthlyClickCap is not null ? Validate.Cap(b.MonthlyClickCap, "monthly_click_cap") : current?.MonthlyClickCap,
+            b.DailyConversionCap is not null ? Validate.Cap(b.DailyConversionCap, "daily_conversion_cap") : current?.DailyConversionCap,
+            b.MonthlyConversionCap is not null ? Validate.Cap(b.MonthlyConversionCap, "monthly_conversion_cap") : current?.MonthlyConversionCap,
+            b.AllowedCountries is not null ? Validate.Countries(b.AllowedCountries) : current?.AllowedCountries ?? [],
+            goals);
+    }
+
+    private static GoalView NormalizeGoal(GoalInput? g, string field)
+    {
+        if (g is null) throw ApiException.Invalid(field, "must be an object");
+        var payoutType = Validate.OneOf(g.PayoutType, $"{field}.payout_type", "fixed", "percent");
+        var revenueType = Validate.OneOf(g.RevenueType ?? payoutType, $"{field}.revenue_type", "fixed", "percent");
+        return new GoalView
+        {
+            Code = Validate.GoalCode(g.Code, $"{field}.code"),
+            Name = g.Name is null ? g.Code! : Validate.Name(g.Name, $"{field}.name"),
+            PayoutType = payoutType,
+            Payout = PayoutAmount(payoutType, g.Payout, $"{field}.payout"),
+            RevenueType = revenueType,
+            Revenue = PayoutAmount(revenueType, g.Revenue ?? g.Payout, $"{field}.revenue"),
+            OncePerClick = g.OncePerClick ?? true,
+        };
+    }
+
+    // A percent is of the sale amount, so at most 100; a fixed amount is money.
+    private static decimal PayoutAmount(string type, decimal? value, string field)
+    {
+        if (value is null) throw ApiException.Invalid(field, "is required");
+        return type == "percent" ? Validate.Money(value.Value, field, 100m) : Validate.Money(value.Value, field);
+    }
+
+    private static Task UpsertGoal(NpgsqlConnection conn, NpgsqlTransaction tx, long offerId, GoalView g) =>
+        conn.ExecuteAsync("""
+            INSERT INTO goals (offer_id, code, name, payout_type, payout, revenue_type, revenue, once_per_click)
+            VALUES (@offerId, @Code, @Name, @PayoutType, @Payout, @RevenueType, @Revenue, @OncePerClick)
+            ON CONFLICT (offer_id, code) DO UPDATE SET name = excluded.name, payout_type = excluded.payout_type,
+                payout = excluded.payout, revenue_type = excluded.revenue_type, revenue = excluded.revenue,
+                once_per_click = excluded.once_per_click
+            """, new { offerId, g.Code, g.Name, g.PayoutType, g.Payout, g.RevenueType, g.Revenue, g.OncePerClick }, tx);
+}

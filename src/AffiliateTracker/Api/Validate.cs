@@ -1,0 +1,66 @@
+using System.Text.RegularExpressions;
+using AffiliateTracker.Clicks;
+using AffiliateTracker.Http;
+
+namespace AffiliateTracker.Api;
+
+/// Field checks for management API bodies. Each throws ApiException naming the field and the rule, before
+/// anything is written.
+public static partial class Validate
+{
+    public static T Body<T>(T? body) where T : class => body ?? throw new ApiException(400, "bad_request", "A JSON body is required.");
+
+    public static string Name(string? value, string field = "name")
+    {
+        if (string.IsNullOrWhiteSpace(value)) throw ApiException.Invalid(field, "is required");
+        value = value.Trim();
+        if (value.Length > 200) throw ApiException.Invalid(field, "must be at most 200 characters");
+        if (value.Any(char.IsControl)) throw ApiException.Invalid(field, "may not contain control characters");
+        return value;
+    }
+
+    public static string Url(string? value, string field) =>
+        LandingUrl.Problem(value) is { } problem ? throw ApiException.Invalid(field, problem) : value!;
+
+    public static string? OptionalUrl(string? value, string field) => string.IsNullOrEmpty(value) ? null : Url(value, field);
+
+    public static string OneOf(string? value, string field, params string[] allowed) =>
+        value is not null && allowed.Contains(value) ? value
+            : throw ApiException.Invalid(field, $"must be one of: {string.Join(", ", allowed)}");
+
+    public static int Range(int value, string field, int min, int max) =>
+        value < min || value > max ? throw ApiException.Invalid(field, $"must be between {min} and {max}") : value;
+
+    /// A cap: null = unchanged/none, 0 = none, otherwise positive.
+    public static int? Cap(int? value, string field) =>
+        value switch { null or 0 => null, < 0 => throw ApiException.Invalid(field, "must be 0 (no cap) or positive"), _ => value };
+
+    public static decimal Money(decimal value, string field, decimal max = 1_000_000_000m)
+    {
+        if (value < 0 || value > max) throw ApiException.Invalid(field, $"must be between 0 and {max}");
+        if (value.Scale > 4 && value != Math.Round(value, 4)) throw ApiException.Invalid(field, "may have at most 4 decimal places");
+        return value;
+    }
+
+    public static string Currency(string? value) =>
+        value is not null && CurrencyRegex().IsMatch(value) ? value : throw ApiException.Invalid("currency", "must be a three-letter ISO 4217 code such as USD");
+
+    public static string GoalCode(string? value, string field = "code") =>
+        value is not null && GoalRegex().IsMatch(value) ? value
+            : throw ApiException.Invalid(field, "must be 1-50 characters of a-z, 0-9, _ or -");
+
+    public static string[] Countries(string[]? value)
+    {
+        if (value is null) return [];
+        foreach (var c in value)
+            if (c is null || !CountryRegex().IsMatch(c)) throw ApiException.Invalid("allowed_countries", "must be ISO 3166-1 alpha-2 codes such as US");
+        return value.Select(c => c.ToUpperInvariant()).Distinct().ToArray();
+    }
+
+    public static long Id(long? value, string field) =>
+        value is > 0 ? value.Value : throw ApiException.Invalid(field, "is required and must be a positive id");
+
+    [GeneratedRegex("^[A-Z]{3}$")] private static partial Regex CurrencyRegex();
+    [GeneratedRegex("^[a-z0-9_-]{1,50}$")] private static partial Regex GoalRegex();
+    [GeneratedRegex("^[A-Za-z]{2}$")] private static partial Regex CountryRegex();
+}

@@ -1,0 +1,19 @@
+namespace AffiliateTracker.Clicks;
+
+/// One click as the tracker records it. IsUnique is decided by the flusher, not on the redirect path.
+public sealed record ClickRecord(
+    string ClickId,
+    DateTimeOffset CreatedAt,
+    long OfferId,
+    long PublisherId,
+    long? LinkId,
+    string? Sub1, string? Sub2, string? Sub3, string? Sub4, string? Sub5,
+    string? Source,
+    string? Ip,
+    string? UserAgent,
+    string? Referrer,
+    string? Country,
+    bool IsBot)
+{
+    public string? Sub(int n) => n switch { 1 => Sub1, 2 => Sub2, 3 => Sub3, 4 => Sub4, 5 => Sub5, _ => null };
+}

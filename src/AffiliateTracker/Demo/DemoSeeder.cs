@@ -1,0 +1,114 @@
+using AffiliateTracker.Api;
+using AffiliateTracker.Network;
+using Dapper;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace AffiliateTracker.Demo;
+
+/// Seeds a small demo network once (an advertiser, two offers with goals, two publishers, their links)
+/// and prints how to use it. Safe to run at every start: it finds what it made before.
+public sealed class DemoSeeder(NpgsqlDataSource db, NetworkCache network, IOptions<DemoOptions> options, ILogger<DemoSeeder> log)
+{
+    public static readonly (string Code, string Offer, string Publisher)[] Links =
+    [
+        ("demo-sneakers-alice", "Demo Shop: Sneakers (10% of sale)", "Alice's Blog"),
+        ("demo-sneakers-bob", "Demo Shop: Sneakers (10% of sale)", "Bob's Deals"),
+        ("demo-newsletter-alice", "Demo Shop: Newsletter signup ($2.50 lead)", "Alice's Blog"),
+        ("demo-newsletter-bob", "Demo Shop: Newsletter signup ($2.50 lead)", "Bob's Deals"),
+    ];
+
+    public async Task SeedAsync()
+    {
+        var baseUrl = options.Value.PublicBaseUrl.TrimEnd('/');
+        await using var conn = await db.OpenConnectionAsync();
+        await using var tx = await conn.BeginTransactionAsync();
+        // One seeder at a time even with several instances starting together.
+        await conn.ExecuteAsync("SELECT pg_advisory_xact_lock(4242)", transaction: tx);
+
+        var advertiserId = await conn.QuerySingleOrDefaultAsync<long?>("SELECT id FROM advertisers WHERE name = 'Demo Shop'", transaction: tx)
+            ?? await conn.ExecuteScalarAsync<long>("INSERT INTO advertisers (name, postback_token_hash) VALUES ('Demo Shop', @hash) RETURNING id",
+                new { hash = ApiKeys.Hash(DemoOptions.PostbackToken) }, tx);
+
+        var sneakers = await Offer(conn, tx, advertiserId, Links[0].Offer,
+            $"{baseUrl}/demo/shop?product=sneakers&click_id={{click_id}}&aff_id={{aff_id}}&sub1={{sub1}}",
+            ("sale", "Sale", "percent", 10m, "percent", 15m, false));
+        var newsletter = await Offer(conn, tx, advertiserId, Links[2].Offer,
+            $"{baseUrl}/demo/shop?product=newsletter&click_id={{click_id}}&aff_id={{aff_id}}&sub1={{sub1}}",
+            ("lead", "Newsletter signup", "fixed", 2.50m, "fixed", 4.00m, true));
+        var alice = await Publisher(conn, tx, "Alice's Blog");
+        var bob = await Publisher(conn, tx, "Bob's Deals");
+
+        foreach (var (code, offerName, publisherName) in Links)
+        {
+            var offerId = offerName == Links[0].Offer ? sneakers : newsletter;
+            var publisherId = publisherName == "Alice's Blog" ? alice : bob;
+            await conn.ExecuteAsync("INSERT INTO offer_access (offer_id, publisher_id) VALUES (@offerId, @publisherId) ON CONFLICT DO NOTHING",
+                new { offerId, publisherId }, tx);
+            await conn.ExecuteAsync("INSERT INTO tracking_links (code, offer_id, publisher_id) VALUES (@code, @offerId, @publisherId) ON CONFLICT (code) DO NOTHING",
+                new { code, offerId, publisherId }, tx);
+        }
+
+        foreach (var (key, role, adv, pub) in new (string, string, long?, long?)[]
+                 {
+                     (DemoOptions.AdminKey, "admin", null, null), (DemoOptions.AdvertiserKey, "advertiser", advertiserId, null),
+                     (DemoOptions.PublisherKeyAlice, "publisher", null, alice), (DemoOptions.PublisherKeyBob, "publisher", null, bob),
+                 })
+            await conn.ExecuteAsync("""
+                INSERT INTO api_keys (key_hash, role, advertiser_id, publisher_id, name) VALUES (@hash, @role, @adv, @pub, 'demo')
+                ON CONFLICT (key_hash) DO NOTHING
+                """, new { hash = ApiKeys.Hash(key), role, adv, pub }, tx);
+        await tx.CommitAsync();
+        await network.ReloadAsync();
+        log.LogWarning("Demo mode: seeded the demo network with publicly known API keys; do not use demo mode in production");
+        PrintWelcome(baseUrl, sneakers, newsletter);
+    }
+
+    private static async Task<long> Offer(NpgsqlConnection conn, NpgsqlTransaction tx, long advertiserId, string name, string landingUrl,
+        (string Code, string Name, string PayoutType, decimal Payout, string RevenueType, decimal Revenue, bool OncePerClick) goal)
+    {
+        var id = await conn.QuerySingleOrDefaultAsync<long?>("SELECT id FROM offers WHERE name = @name AND advertiser_id = @advertiserId",
+            new { name, advertiserId }, tx);
+        if (id is { } existing)
+        {
+            // The server may have moved to another address since the last run.
+            await conn.ExecuteAsync("UPDATE offers SET landing_url = @landingUrl WHERE id = @existing", new { landingUrl, existing }, tx);
+            return existing;
+        }
+        var offerId = await conn.ExecuteScalarAsync<long>("""
+            INSERT INTO offers (advertiser_id, name, landing_url, currency, attribution_window_hours, hold_period_hours, default_goal)
+            VALUES (@advertiserId, @name, @landingUrl, 'USD', 720, 168, @code) RETURNING id
+            """, new { advertiserId, name, landingUrl, goal.Code }, tx);
+        await conn.ExecuteAsync("""
+            INSERT INTO goals (offer_id, code, name, payout_type, payout, revenue_type, revenue, once_per_click)
+            VALUES (@offerId, @Code, @Name, @PayoutType, @Payout, @RevenueType, @Revenue, @OncePerClick)
+            """, new { offerId, goal.Code, goal.Name, goal.PayoutType, goal.Payout, goal.RevenueType, goal.Revenue, goal.OncePerClick }, tx);
+        return offerId;
+    }
+
+    private static async Task<long> Publisher(NpgsqlConnection conn, NpgsqlTransaction tx, string name) =>
+        await conn.QuerySingleOrDefaultAsync<long?>("SELECT id FROM publishers WHERE name = @name", new { name }, tx)
+        ?? await conn.ExecuteScalarAsync<long>("INSERT INTO publishers (name, min_payout) VALUES (@name, 25) RETURNING id", new { name }, tx);
+
+    private static void PrintWelcome(string baseUrl, long sneakers, long newsletter)
+    {
+        var lines = new List<string>
+        {
+            "", "================ AffiliateTracker demo network ================",
+            "Tracking links (open one in a browser, or: curl -i '<link>'):",
+        };
+        foreach (var (code, offer, publisher) in Links) lines.Add($"  {publisher,-14} {offer,-42} {baseUrl}/c/{code}?sub1=demo");
+        lines.Add($"  By ids:        {baseUrl}/click?offer_id={sneakers}&aff_id=<publisher id>&sub1=x");
+        lines.Add("");
+        lines.Add("Advertiser postback (use the click_id the demo shop shows):");
+        lines.Add($"  curl '{baseUrl}/postback?click_id=<click_id>&txid=order-1&amount=120.00&token={DemoOptions.PostbackToken}'");
+        lines.Add("");
+        lines.Add("Management API (OpenAPI at /openapi/v1.json):");
+        lines.Add($"  curl -H 'Authorization: Bearer {DemoOptions.AdminKey}' {baseUrl}/api/v1/offers");
+        lines.Add($"  curl -H 'Authorization: Bearer {DemoOptions.PublisherKeyAlice}' {baseUrl}/api/v1/links");
+        lines.Add($"  curl -H 'Authorization: Bearer {DemoOptions.AdminKey}' {baseUrl}/api/v1/stats/clicks");
+        lines.Add($"Health: {baseUrl}/health");
+        lines.Add("===============================================================");
+        Console.WriteLine(string.Join(Environment.NewLine, lines));
+    }
+}

@@ -1,0 +1,172 @@
+using System.Collections.Frozen;
+using AffiliateTracker.Storage;
+using Dapper;
+using Npgsql;
+using StackExchange.Redis;
+
+namespace AffiliateTracker.Network;
+
+/// Holds the network configuration in memory so the click path never waits on PostgreSQL.
+/// A write through the management API reloads it here and publishes on Redis so every other instance
+/// reloads too; a periodic reload covers a missed message (an instance that was disconnected).
+public sealed class NetworkCache(NpgsqlDataSource db, ConnectionMultiplexer redis, RedisKeys keys, ILogger<NetworkCache> log)
+    : BackgroundService
+{
+    private static readonly TimeSpan SafetyReloadInterval = TimeSpan.FromSeconds(30);
+    private readonly SemaphoreSlim _reloadLock = new(1, 1);
+    private volatile NetworkSnapshot _current = NetworkSnapshot.Empty;
+
+    public NetworkSnapshot Current => _current;
+
+    /// Called after a configuration write commits: reload here, then tell the other instances.
+    public async Task ChangedAsync()
+    {
+        await ReloadAsync();
+        try
+        {
+            await redis.GetSubscriber().PublishAsync(keys.ConfigChannel, "changed");
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            // Other instances still pick the change up on their periodic reload.
+            log.LogWarning(e, "Could not publish a configuration change");
+        }
+    }
+
+    public async Task ReloadAsync(CancellationToken ct = default)
+    {
+        // Serialised, so a reload that starts after a commit always finishes last and sees it.
+        await _reloadLock.WaitAsync(ct);
+        try
+        {
+            _current = await LoadAsync(ct);
+        }
+        finally
+        {
+            _reloadLock.Release();
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await redis.GetSubscriber().SubscribeAsync(keys.ConfigChannel, (_, _) => _ = ReloadQuietlyAsync(stoppingToken));
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try { await Task.Delay(SafetyReloadInterval, stoppingToken); }
+            catch (OperationCanceledException) { break; }
+            await ReloadQuietlyAsync(stoppingToken);
+        }
+    }
+
+    private async Task ReloadQuietlyAsync(CancellationToken ct)
+    {
+        try
+        {
+            await ReloadAsync(ct);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            // Keep serving the last good snapshot; PostgreSQL being down must not stop redirects.
+            log.LogWarning(e, "Network configuration reload failed; serving the previous snapshot");
+        }
+    }
+
+    private async Task<NetworkSnapshot> LoadAsync(CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
+        var offers = (await conn.QueryAsync<OfferRow>(OffersSql, transaction: tx)).ToList();
+        var goals = (await conn.QueryAsync<GoalRow>(GoalsSql, transaction: tx)).ToLookup(g => g.OfferId);
+        var publishers = await conn.QueryAsync<PublisherRow>(PublishersSql, transaction: tx);
+        var links = await conn.QueryAsync<LinkRow>(LinksSql, transaction: tx);
+        var access = await conn.QueryAsync<AccessRow>(AccessSql, transaction: tx);
+        await tx.CommitAsync(ct);
+
+        return new NetworkSnapshot(
+            offers.ToFrozenDictionary(o => o.Id, o => new OfferConfig(
+                o.Id, o.AdvertiserId, o.Name, o.Status, o.LandingUrl, o.FallbackUrl, o.Currency,
+                TimeSpan.FromHours(o.AttributionWindowHours), TimeSpan.FromHours(o.HoldPeriodHours),
+                o.ManualApproval, o.DefaultGoal,
+                new Caps(o.DailyClickCap, o.MonthlyClickCap, o.DailyConversionCap, o.MonthlyConversionCap),
+                o.AllowedCountries.ToFrozenSet(StringComparer.OrdinalIgnoreCase),
+                goals[o.Id].ToFrozenDictionary(g => g.Code, g => new GoalConfig(
+                    g.Code, g.Name, g.PayoutType, g.Payout, g.RevenueType, g.Revenue, g.OncePerClick)))),
+            publishers.ToFrozenDictionary(p => p.Id, p => new PublisherConfig(p.Id, p.Status, p.PostbackUrl)),
+            links.ToFrozenDictionary(l => l.Code, l => new LinkConfig(l.Id, l.Code, l.OfferId, l.PublisherId, l.Status), StringComparer.Ordinal),
+            access.ToFrozenDictionary(a => (a.OfferId, a.PublisherId),
+                a => new Caps(a.DailyClickCap, a.MonthlyClickCap, a.DailyConversionCap, a.MonthlyConversionCap)));
+    }
+
+    private const string OffersSql = """
+        SELECT id, advertiser_id, name, status, landing_url, fallback_url, currency, attribution_window_hours,
+               hold_period_hours, manual_approval, default_goal, daily_click_cap, monthly_click_cap,
+               daily_conversion_cap, monthly_conversion_cap, allowed_countries
+        FROM offers
+        """;
+    private const string GoalsSql = "SELECT offer_id, code, name, payout_type, payout, revenue_type, revenue, once_per_click FROM goals";
+    private const string PublishersSql = "SELECT id, status, postback_url FROM publishers";
+    private const string LinksSql = "SELECT id, code, offer_id, publisher_id, status FROM tracking_links";
+    private const string AccessSql = """
+        SELECT offer_id, publisher_id, daily_click_cap, monthly_click_cap, daily_conversion_cap, monthly_conversion_cap
+        FROM offer_access
+        """;
+
+    // Row shapes for Dapper (snake_case columns map to these names).
+    private sealed class OfferRow
+    {
+        public long Id { get; init; }
+        public long AdvertiserId { get; init; }
+        public string Name { get; init; } = "";
+        public string Status { get; init; } = "";
+        public string LandingUrl { get; init; } = "";
+        public string? FallbackUrl { get; init; }
+        public string Currency { get; init; } = "";
+        public int AttributionWindowHours { get; init; }
+        public int HoldPeriodHours { get; init; }
+        public bool ManualApproval { get; init; }
+        public string DefaultGoal { get; init; } = "";
+        public int? DailyClickCap { get; init; }
+        public int? MonthlyClickCap { get; init; }
+        public int? DailyConversionCap { get; init; }
+        public int? MonthlyConversionCap { get; init; }
+        public string[] AllowedCountries { get; init; } = [];
+    }
+
+    private sealed class GoalRow
+    {
+        public long OfferId { get; init; }
+        public string Code { get; init; } = "";
+        public string Name { get; init; } = "";
+        public string PayoutType { get; init; } = "";
+        public decimal Payout { get; init; }
+        public string RevenueType { get; init; } = "";
+        public decimal Revenue { get; init; }
+        public bool OncePerClick { get; init; }
+    }
+
+    private sealed class PublisherRow
+    {
+        public long Id { get; init; }
+        public string Status { get; init; } = "";
+        public string? PostbackUrl { get; init; }
+    }
+
+    private sealed class LinkRow
+    {
+        public long Id { get; init; }
+        public string Code { get; init; } = "";
+        public long OfferId { get; init; }
+        public long PublisherId { get; init; }
+        public string Status { get; init; } = "";
+    }
+
+    private sealed class AccessRow
+    {
+        public long OfferId { get; init; }
+        public long PublisherId { get; init; }
+        public int? DailyClickCap { get; init; }
+        public int? MonthlyClickCap { get; init; }
+        public int? DailyConversionCap { get; init; }
+        public int? MonthlyConversionCap { get; init; }
+    }
+}

@@ -1,0 +1,44 @@
+using System.Collections.Frozen;
+
+namespace AffiliateTracker.Network;
+
+public sealed record GoalConfig(string Code, string Name, string PayoutType, decimal Payout, string RevenueType, decimal Revenue, bool OncePerClick);
+
+public sealed record Caps(int? DailyClicks, int? MonthlyClicks, int? DailyConversions, int? MonthlyConversions);
+
+public sealed record OfferConfig(
+    long Id, long AdvertiserId, string Name, string Status, string LandingUrl, string? FallbackUrl, string Currency,
+    TimeSpan AttributionWindow, TimeSpan HoldPeriod, bool ManualApproval, string DefaultGoal, Caps Caps,
+    FrozenSet<string> AllowedCountries, FrozenDictionary<string, GoalConfig> Goals)
+{
+    public bool IsActive => Status == "active";
+}
+
+public sealed record PublisherConfig(long Id, string Status, string? PostbackUrl)
+{
+    public bool IsActive => Status == "active";
+}
+
+public sealed record LinkConfig(long Id, string Code, long OfferId, long PublisherId, string Status)
+{
+    public bool IsActive => Status == "active";
+}
+
+/// One consistent, immutable view of the network's configuration; the click path reads it without locks.
+public sealed class NetworkSnapshot(
+    FrozenDictionary<long, OfferConfig> offers,
+    FrozenDictionary<long, PublisherConfig> publishers,
+    FrozenDictionary<string, LinkConfig> linksByCode,
+    FrozenDictionary<(long OfferId, long PublisherId), Caps> access)
+{
+    public static readonly NetworkSnapshot Empty = new(
+        FrozenDictionary<long, OfferConfig>.Empty, FrozenDictionary<long, PublisherConfig>.Empty,
+        FrozenDictionary<string, LinkConfig>.Empty, FrozenDictionary<(long, long), Caps>.Empty);
+
+    public OfferConfig? Offer(long id) => offers.GetValueOrDefault(id);
+    public PublisherConfig? Publisher(long id) => publishers.GetValueOrDefault(id);
+    public LinkConfig? Link(string code) => linksByCode.GetValueOrDefault(code);
+    public bool HasAccess(long offerId, long publisherId) => access.ContainsKey((offerId, publisherId));
+    public Caps? PublisherCaps(long offerId, long publisherId) => access.GetValueOrDefault((offerId, publisherId));
+    public int OfferCount => offers.Count;
+}

@@ -1,0 +1,96 @@
+using System.Text.Json;
+using AffiliateTracker.Api;
+using AffiliateTracker.Clicks;
+using AffiliateTracker.Demo;
+using AffiliateTracker.Network;
+using AffiliateTracker.Storage;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using StackExchange.Redis;
+
+namespace AffiliateTracker;
+
+/// What Program.cs wires up, one method per feature.
+public static class ServiceRegistration
+{
+    public static IServiceCollection AddStorage(this IServiceCollection services, IConfiguration config)
+    {
+        var postgres = config.GetConnectionString("Postgres")
+            ?? throw new InvalidOperationException("ConnectionStrings:Postgres is not set (see README: deploy/services.sh env)");
+        var redis = config.GetConnectionString("Redis")
+            ?? throw new InvalidOperationException("ConnectionStrings:Redis is not set (see README: deploy/services.sh env)");
+        services.AddSingleton(_ => new NpgsqlDataSourceBuilder(postgres).Build());
+        // Columns are snake_case, C# properties PascalCase.
+        Dapper.DefaultTypeMap.MatchNamesWithUnderscores = true;
+        // abortConnect=false: the server starts, and redirects keep working, while Redis is unreachable.
+        services.AddSingleton(_ => ConnectionMultiplexer.Connect(redis + ",abortConnect=false"));
+        services.AddSingleton(new RedisKeys(config["Redis:KeyPrefix"] ?? "at:"));
+        services.AddSingleton<MigrationRunner>();
+        services.AddSingleton(TimeProvider.System);
+        return services;
+    }
+
+    public static IServiceCollection AddNetworkConfiguration(this IServiceCollection services)
+    {
+        services.AddSingleton<NetworkCache>();
+        services.AddHostedService(sp => sp.GetRequiredService<NetworkCache>());
+        return services;
+    }
+
+    public static IServiceCollection AddClickTracking(this IServiceCollection services, IConfiguration config)
+    {
+        services.Configure<ClickOptions>(config.GetSection("Clicks"));
+        services.AddSingleton<ClickRecorder>();
+        services.AddHostedService(sp => sp.GetRequiredService<ClickRecorder>());
+        services.AddSingleton<ClickStore>();
+        services.AddSingleton<ClickFlusher>();
+        services.AddHostedService(sp => sp.GetRequiredService<ClickFlusher>());
+        return services;
+    }
+
+    public static IServiceCollection AddManagementApi(this IServiceCollection services)
+    {
+        services.AddAuthentication(ApiKeys.Scheme)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeys.Scheme, null);
+        services.AddAuthorization();
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            // The wire contract's names: click_id, offer_id, landing_url ...
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+        });
+        services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
+        {
+            doc.Info.Title = "AffiliateTracker API";
+            doc.Info.Description = "Management API (send an API key as 'Authorization: Bearer <key>'), click, postback and pixel endpoints.";
+            return Task.CompletedTask;
+        }));
+        return services;
+    }
+
+    public static IServiceCollection AddDemo(this IServiceCollection services, IConfiguration config)
+    {
+        services.Configure<DemoOptions>(config.GetSection("Demo"));
+        services.AddSingleton<DemoSeeder>();
+        return services;
+    }
+
+    public static bool DemoEnabled(this IServiceProvider services) => services.GetRequiredService<IOptions<DemoOptions>>().Value.Enabled;
+
+    /// Before the server takes traffic: migrate, create this month's and next month's click partitions,
+    /// load the network configuration, seed the demo network when asked.
+    public static async Task PrepareAsync(this WebApplication app)
+    {
+        await app.Services.GetRequiredService<MigrationRunner>().ApplyAsync();
+        var db = app.Services.GetRequiredService<NpgsqlDataSource>();
+        await using (var conn = await db.OpenConnectionAsync())
+        {
+            var now = DateTime.UtcNow;
+            var month = new DateTime(now.Year, now.Month, 1, 0, 0, 0, DateTimeKind.Utc);
+            for (var i = -1; i <= 2; i++) await ClickStore.EnsurePartitionAsync(conn, month.AddMonths(i), CancellationToken.None);
+        }
+        await app.Services.GetRequiredService<NetworkCache>().ReloadAsync();
+        if (app.Services.DemoEnabled()) await app.Services.GetRequiredService<DemoSeeder>().SeedAsync();
+    }
+}

@@ -1,0 +1,194 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+
+namespace AffiliateTracker.IntegrationTests;
+
+public sealed class ClickRedirectTests(TrackerApp app) : IClassFixture<TrackerApp>
+{
+    [Fact]
+    public async Task Link_redirects_to_the_landing_url_with_macros_expanded_and_url_encoded()
+    {
+        var n = await app.CreateNetworkAsync("https://shop.example/p?cid={click_id}&o={offer_id}&a={aff_id}&s1={sub1}&s2={sub2}&src={source}&keep={unknown}");
+        var sub1 = "café & x=y";
+        var sub2 = "日本/?#";
+
+        var response = await app.ClickAsync($"/c/{n.LinkCode}?sub1={Uri.EscapeDataString(sub1)}&sub2={Uri.EscapeDataString(sub2)}&source=fb%20ads");
+
+        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
+        var clickId = TrackerApp.ClickIdOf(response);
+        Assert.Equal(
+            $"https://shop.example/p?cid={clickId}&o={n.OfferId}&a={n.PublisherId}&s1=caf%C3%A9%20%26%20x%3Dy&s2=%E6%97%A5%E6%9C%AC%2F%3F%23&src=fb%20ads&keep={{unknown}}",
+            response.Headers.Location!.OriginalString);
+        Assert.Equal("no-store", response.Headers.CacheControl!.ToString());
+
+        var row = await TrackerApp.WaitForClickRowAsync(clickId);
+        Assert.Equal((n.OfferId, n.PublisherId, sub1, sub2, "fb ads"), (row.OfferId, row.PublisherId, row.Sub1, row.Sub2, row.Source));
+        Assert.Null(row.Sub3);
+        Assert.False(row.IsBot);
+    }
+
+    [Fact]
+    public async Task Click_by_offer_and_publisher_ids_redirects_like_a_link()
+    {
+        var n = await app.CreateNetworkAsync();
+        var response = await app.ClickAsync($"/click?offer_id={n.OfferId}&aff_id={n.PublisherId}&sub1=abc");
+        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
+        var row = await TrackerApp.WaitForClickRowAsync(TrackerApp.ClickIdOf(response));
+        Assert.Equal(("abc", (long?)null), (row.Sub1, row.LinkId));
+    }
+
+    [Fact]
+    public async Task Click_cookie_is_httponly_lax_and_lives_for_the_attribution_window()
+    {
+        var n = await app.CreateNetworkAsync(offerExtra: new { attribution_window_hours = 48 });
+        var response = await app.ClickAsync($"/c/{n.LinkCode}");
+        var cookie = response.Headers.GetValues("Set-Cookie").Single();
+        Assert.StartsWith($"atc_{n.OfferId}=", cookie);
+        Assert.Contains("max-age=172800", cookie);
+        Assert.Contains("httponly", cookie);
+        Assert.Contains("samesite=lax", cookie);
+        Assert.Contains("path=/", cookie);
+        Assert.DoesNotContain("secure", cookie); // served over plain http
+
+        var overTls = await app.ClickAsync($"/c/{n.LinkCode}", baseAddress: "https://tracker.test");
+        Assert.Contains("secure", overTls.Headers.GetValues("Set-Cookie").Single());
+    }
+
+    [Fact]
+    public async Task Repeat_click_by_the_same_visitor_is_recorded_but_not_unique()
+    {
+        var n = await app.CreateNetworkAsync();
+        var ua = $"Mozilla/5.0 (Windows NT 10.0) Chrome/129.0 visitor-{Guid.NewGuid():N}";
+        var first = TrackerApp.ClickIdOf(await app.ClickAsync($"/c/{n.LinkCode}", ua));
+        var repeat = TrackerApp.ClickIdOf(await app.ClickAsync($"/c/{n.LinkCode}", ua));
+        var other = TrackerApp.ClickIdOf(await app.ClickAsync($"/c/{n.LinkCode}", ua + " other"));
+
+        Assert.True((await TrackerApp.WaitForClickRowAsync(first)).IsUnique);
+        Assert.False((await TrackerApp.WaitForClickRowAsync(repeat)).IsUnique);
+        Assert.True((await TrackerApp.WaitForClickRowAsync(other)).IsUnique);
+    }
+
+    [Theory]
+    [InlineData("Googlebot/2.1 (+http://www.google.com/bot.html)")]
+    [InlineData("curl/8.5.0")]
+    [InlineData("facebookexternalhit/1.1")]
+    [InlineData("")]
+    public async Task Known_bots_are_redirected_and_flagged(string userAgent)
+    {
+        var n = await app.CreateNetworkAsync();
+        var response = await app.ClickAsync($"/c/{n.LinkCode}", userAgent);
+        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
+        Assert.True((await TrackerApp.WaitForClickRowAsync(TrackerApp.ClickIdOf(response))).IsBot);
+    }
+
+    [Fact]
+    public async Task Paused_offer_sends_the_visitor_to_its_fallback_url_without_a_click_cookie()
+    {
+        var n = await app.CreateNetworkAsync(fallbackUrl: "https://fallback.example/more?from={offer_id}");
+        var admin = await app.AdminAsync();
+        var paused = await admin.PatchAsJsonAsync($"/api/v1/offers/{n.OfferId}", new { status = "paused" });
+        Assert.Equal(HttpStatusCode.OK, paused.StatusCode);
+
+        var response = await app.ClickAsync($"/c/{n.LinkCode}");
+
+        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
+        Assert.Equal($"https://fallback.example/more?from={n.OfferId}", response.Headers.Location!.OriginalString);
+        Assert.False(response.Headers.Contains("Set-Cookie"));
+    }
+
+    [Fact]
+    public async Task Paused_offer_without_fallback_shows_a_clear_page()
+    {
+        var n = await app.CreateNetworkAsync();
+        var admin = await app.AdminAsync();
+        await admin.PatchAsJsonAsync($"/api/v1/offers/{n.OfferId}", new { status = "paused" });
+
+        var asJson = await app.ClickAsync($"/c/{n.LinkCode}");
+        Assert.Equal(HttpStatusCode.NotFound, asJson.StatusCode);
+        Assert.Equal("offer_paused", (await asJson.Content.ReadFromJsonAsync<JsonObject>())!["error"]!.GetValue<string>());
+
+        var browser = app.Browser();
+        browser.DefaultRequestHeaders.Add("Accept", "text/html,application/xhtml+xml");
+        var page = await browser.GetAsync($"/c/{n.LinkCode}");
+        Assert.Equal("text/html", page.Content.Headers.ContentType!.MediaType);
+        Assert.Contains("not available", await page.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Publisher_without_access_goes_to_the_fallback()
+    {
+        var n = await app.CreateNetworkAsync(fallbackUrl: "https://fallback.example/");
+        var stranger = await app.CreatePublisherAsync();
+        var response = await app.ClickAsync($"/click?offer_id={n.OfferId}&aff_id={stranger}");
+        Assert.Equal("https://fallback.example/", response.Headers.Location!.OriginalString);
+    }
+
+    [Theory]
+    [InlineData("/c/no-such-link-anywhere")]
+    [InlineData("/c/..%2F..%2Fevil.example")]
+    [InlineData("/c/https:%2F%2Fevil.example")]
+    [InlineData("/click?offer_id=999999999&aff_id=1")]
+    public async Task Unknown_link_answers_404_with_a_json_error(string path)
+    {
+        var response = await app.ClickAsync(path);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Null(response.Headers.Location);
+        Assert.NotNull((await response.Content.ReadFromJsonAsync<JsonObject>())!["error"]);
+    }
+
+    [Theory]
+    [InlineData("?url=https://evil.example")]
+    [InlineData("?sub1=//evil.example&sub2=@evil.example")]
+    [InlineData("?sub1=%0d%0aLocation:%20https://evil.example")]
+    [InlineData("?redirect=https%3A%2F%2Fevil.example&source=javascript:alert(1)")]
+    public async Task No_parameter_can_redirect_the_visitor_anywhere_but_the_offer(string query)
+    {
+        var n = await app.CreateNetworkAsync("https://shop.example/land?s1={sub1}&s2={sub2}&src={source}");
+        var response = await app.ClickAsync($"/c/{n.LinkCode}{query}");
+        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
+        var location = response.Headers.Location!;
+        Assert.Equal("shop.example", location.Host);
+        Assert.StartsWith("https://shop.example/land?", location.OriginalString);
+        Assert.DoesNotContain("\n", location.OriginalString);
+    }
+
+    [Theory]
+    [InlineData("/click?offer_id=abc&aff_id=1", "invalid_offer_id")]
+    [InlineData("/click?offer_id=1", "invalid_aff_id")]
+    [InlineData("/click?offer_id=-5&aff_id=1", "invalid_offer_id")]
+    [InlineData("/click?offer_id=1e400&aff_id=1", "invalid_offer_id")]
+    public async Task Malformed_click_parameters_get_a_400_json_error(string path, string error)
+    {
+        var response = await app.ClickAsync(path);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(error, (await response.Content.ReadFromJsonAsync<JsonObject>())!["error"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Over_long_sub_id_gets_a_400_and_records_nothing()
+    {
+        var n = await app.CreateNetworkAsync();
+        var response = await app.ClickAsync($"/c/{n.LinkCode}?sub3={new string('x', 256)}");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.False(response.Headers.Contains("Set-Cookie"));
+        Assert.Contains("sub3", (await response.Content.ReadFromJsonAsync<JsonObject>())!["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Click_from_a_country_the_offer_does_not_allow_goes_to_the_fallback()
+    {
+        var n = await app.CreateNetworkAsync(fallbackUrl: "https://fallback.example/geo", offerExtra: new { allowed_countries = new[] { "US", "CA" } });
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/c/{n.LinkCode}");
+        request.Headers.Add("CF-IPCountry", "DE");
+        var refused = await app.Browser().SendAsync(request);
+        Assert.Equal("https://fallback.example/geo", refused.Headers.Location!.OriginalString);
+
+        var allowed = new HttpRequestMessage(HttpMethod.Get, $"/c/{n.LinkCode}");
+        allowed.Headers.Add("CF-IPCountry", "us");
+        allowed.Headers.Add("User-Agent", "Mozilla/5.0 Safari/605.1");
+        var response = await app.Browser().SendAsync(allowed);
+        Assert.StartsWith("https://shop.example/land", response.Headers.Location!.OriginalString);
+        Assert.Equal("US", (await TrackerApp.WaitForClickRowAsync(TrackerApp.ClickIdOf(response))).Country);
+    }
+}

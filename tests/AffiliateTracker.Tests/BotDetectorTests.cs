@@ -1,0 +1,31 @@
+using AffiliateTracker.Clicks;
+
+namespace AffiliateTracker.Tests;
+
+public sealed class BotDetectorTests
+{
+    [Theory]
+    [InlineData("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")]
+    [InlineData("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)")]
+    [InlineData("facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)")]
+    [InlineData("Twitterbot/1.0")]
+    [InlineData("Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)")]
+    [InlineData("WhatsApp/2.23.20.0")]
+    [InlineData("curl/8.5.0")]
+    [InlineData("python-requests/2.31.0")]
+    [InlineData("Go-http-client/1.1")]
+    [InlineData("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0 Safari/537.36")]
+    [InlineData("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.0; +https://openai.com/gptbot)")]
+    [InlineData("")]
+    [InlineData("   ")]
+    [InlineData(null)]
+    public void Crawlers_previewers_scripts_and_empty_agents_are_bots(string? ua) => Assert.True(BotDetector.IsBot(ua));
+
+    [Theory]
+    [InlineData("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/129.0.0.0 Safari/537.36")]
+    [InlineData("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")]
+    [InlineData("Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0")]
+    [InlineData("Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/128.0.0.0 Mobile Safari/537.36")]
+    [InlineData("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15")]
+    public void Real_browsers_are_not_bots(string ua) => Assert.False(BotDetector.IsBot(ua));
+}

@@ -1,0 +1,40 @@
+using AffiliateTracker.Clicks;
+
+namespace AffiliateTracker.Tests;
+
+public sealed class LandingUrlTests
+{
+    private static readonly ClickRecord Click = new("01M7Z5J01FC2K56S1833VFEX3M", DateTimeOffset.UtcNow, 12, 34, null,
+        "a b&c=d", "ü/?#", null, null, null, "src", null, null, null, null, false);
+
+    [Fact]
+    public void Macros_are_replaced_by_url_encoded_values()
+    {
+        var url = LandingUrl.Expand("https://x.example/p?c={click_id}&o={offer_id}&a={aff_id}&s1={sub1}&s2={sub2}&s3={sub3}&src={source}", Click);
+        Assert.Equal("https://x.example/p?c=01M7Z5J01FC2K56S1833VFEX3M&o=12&a=34&s1=a%20b%26c%3Dd&s2=%C3%BC%2F%3F%23&s3=&src=src", url);
+    }
+
+    [Theory]
+    [InlineData("https://x.example/p?x={unknown}&y={", "https://x.example/p?x={unknown}&y={")]
+    [InlineData("https://x.example/plain", "https://x.example/plain")]
+    [InlineData("https://x.example/{sub1}/end", "https://x.example/a%20b%26c%3Dd/end")]
+    public void Unknown_macros_and_stray_braces_are_left_as_written(string template, string expected) =>
+        Assert.Equal(expected, LandingUrl.Expand(template, Click));
+
+    [Theory]
+    [InlineData("https://shop.example/land?cid={click_id}")]
+    [InlineData("http://127.0.0.1:5080/demo/shop?c={click_id}")]
+    public void Ordinary_landing_urls_are_accepted(string url) => Assert.Null(LandingUrl.Problem(url));
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("/relative/path")]
+    [InlineData("javascript:alert(1)")]
+    [InlineData("ftp://files.example/")]
+    [InlineData("https://{sub1}.example/")]
+    [InlineData("https://shop.example{sub1}/")]
+    [InlineData("{sub1}")]
+    [InlineData("https://user:pass@shop.example/")]
+    public void Landing_urls_that_could_be_steered_elsewhere_are_refused(string? url) => Assert.NotNull(LandingUrl.Problem(url));
+}
