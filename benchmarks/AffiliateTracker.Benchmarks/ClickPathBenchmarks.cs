@@ -1,3 +1,4 @@
+using AffiliateTracker.Storage;
 using AffiliateTracker.Clicks;
 using BenchmarkDotNet.Attributes;
 
@@ -9,7 +10,7 @@ public class ClickPathBenchmarks
 {
     private const string Template = "https://shop.example/land?cid={click_id}&o={offer_id}&a={aff_id}&s1={sub1}&s2={sub2}&src={source}";
     private const string BrowserAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/129.0.0.0 Safari/537.36";
-    private readonly ClickRecord _click = new(ClickId.New(DateTimeOffset.UtcNow), DateTimeOffset.UtcNow, 12, 34, 56,
+    private readonly ClickRecord _click = new(Ulid.New(DateTimeOffset.UtcNow), DateTimeOffset.UtcNow, 12, 34, 56,
         "spring sale & more", "post-17", null, null, null, "fb", "203.0.113.9", BrowserAgent, "https://blog.example/post", "US", false);
     private readonly ClickRecord[] _batch;
     private readonly byte[] _encodedBatch;
@@ -20,7 +21,7 @@ public class ClickPathBenchmarks
         _encodedBatch = ClickCodec.EncodeBatch(_batch);
     }
 
-    [Benchmark] public string NewClickId() => ClickId.New(DateTimeOffset.UtcNow);
+    [Benchmark] public string NewClickId() => Ulid.New(DateTimeOffset.UtcNow);
     [Benchmark] public string ExpandLandingUrl() => LandingUrl.Expand(Template, _click);
     [Benchmark] public bool BotCheckBrowser() => BotDetector.IsBot(BrowserAgent);
     [Benchmark] public byte[] EncodeCompactRecord() => ClickCodec.Encode(_click, compact: true);

@@ -1,14 +1,19 @@
 using AffiliateTracker;
 using AffiliateTracker.Api;
 using AffiliateTracker.Clicks;
+using AffiliateTracker.Conversions;
 using AffiliateTracker.Demo;
 using AffiliateTracker.Health;
 using AffiliateTracker.Http;
 
 var builder = WebApplication.CreateBuilder(args);
+// 4xx answers are expected and not errors; ErrorHandling logs the real failures (5xx) itself.
+builder.Logging.AddFilter("Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", LogLevel.None);
 builder.Services.AddStorage(builder.Configuration);
 builder.Services.AddNetworkConfiguration();
 builder.Services.AddClickTracking(builder.Configuration);
+builder.Services.AddConversions(builder.Configuration);
+builder.Services.AddPublisherPostbacks(builder.Configuration);
 builder.Services.AddManagementApi();
 builder.Services.AddDemo(builder.Configuration);
 
@@ -18,6 +23,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 
 app.MapClicks();
+app.MapPostbacks();
 app.MapManagementApi();
 app.MapHealth();
 app.MapOpenApi();

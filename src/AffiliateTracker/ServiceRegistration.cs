@@ -1,6 +1,8 @@
 using System.Text.Json;
 using AffiliateTracker.Api;
 using AffiliateTracker.Clicks;
+using AffiliateTracker.Conversions;
+using AffiliateTracker.PublisherPostbacks;
 using AffiliateTracker.Demo;
 using AffiliateTracker.Network;
 using AffiliateTracker.Storage;
@@ -25,8 +27,9 @@ public static class ServiceRegistration
         Dapper.DefaultTypeMap.MatchNamesWithUnderscores = true;
         // abortConnect=false: the server starts, and redirects keep working, while Redis is unreachable.
         services.AddSingleton(_ => ConnectionMultiplexer.Connect(redis + ",abortConnect=false"));
-        services.AddSingleton(new RedisKeys(config["Redis:KeyPrefix"] ?? "at:"));
+        services.AddSingleton(new RedisKeys(config["Redis:KeyPrefix"] ?? "at:", config.GetValue("Conversions:StreamShards", 1)));
         services.AddSingleton<MigrationRunner>();
+        services.AddSingleton<StreamConsumer>();
         services.AddSingleton(TimeProvider.System);
         return services;
     }
@@ -41,12 +44,47 @@ public static class ServiceRegistration
     public static IServiceCollection AddClickTracking(this IServiceCollection services, IConfiguration config)
     {
         services.Configure<ClickOptions>(config.GetSection("Clicks"));
+        services.AddSingleton<CapCounters>();
+        services.AddHostedService(sp => sp.GetRequiredService<CapCounters>());
         services.AddSingleton<ClickRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<ClickRecorder>());
         services.AddSingleton<ClickStore>();
         services.AddSingleton<ClickFlusher>();
         services.AddHostedService(sp => sp.GetRequiredService<ClickFlusher>());
         return services;
+    }
+
+    public static IServiceCollection AddConversions(this IServiceCollection services, IConfiguration config)
+    {
+        services.Configure<ConversionOptions>(config.GetSection("Conversions"));
+        services.AddSingleton<ClickLookup>();
+        services.AddSingleton<ConversionRecorder>();
+        services.AddSingleton<PostbackHandler>();
+        services.AddSingleton<ConversionStore>();
+        AddWorker<PostbackLog>(services);
+        AddWorker<ConversionFlusher>(services);
+        AddWorker<HoldWorker>(services);
+        return services;
+    }
+
+    public static IServiceCollection AddPublisherPostbacks(this IServiceCollection services, IConfiguration config)
+    {
+        services.Configure<PublisherPostbackOptions>(config.GetSection("PublisherPostbacks"));
+        services.AddHttpClient(PublisherPostbackSender.HttpClientName, (sp, client) =>
+            {
+                client.Timeout = sp.GetRequiredService<IOptions<PublisherPostbackOptions>>().Value.Timeout;
+                client.DefaultRequestHeaders.UserAgent.ParseAdd("AffiliateTracker-Postback/1.0");
+            })
+            .ConfigurePrimaryHttpMessageHandler(sp => PublisherPostbackSender.CreateHandler(sp.GetRequiredService<IOptions<PublisherPostbackOptions>>().Value));
+        AddWorker<PublisherPostbackSender>(services);
+        return services;
+    }
+
+    // A singleton that tests and other services can call, running as a hosted service too.
+    private static void AddWorker<T>(IServiceCollection services) where T : class, IHostedService
+    {
+        services.AddSingleton<T>();
+        services.AddHostedService(sp => sp.GetRequiredService<T>());
     }
 
     public static IServiceCollection AddManagementApi(this IServiceCollection services)

@@ -30,7 +30,7 @@ public class TrackerApp : WebApplicationFactory<Program>
 
     /// Redis key prefix: shared by default (like instances of one deployment); a test that inspects
     /// the stream itself uses its own.
-    protected virtual string KeyPrefix => "at:";
+    protected virtual string KeyPrefix => "test:";
     protected virtual bool FlusherEnabled => true;
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -41,7 +41,12 @@ public class TrackerApp : WebApplicationFactory<Program>
         builder.UseSetting("Clicks:FlusherEnabled", FlusherEnabled.ToString());
         builder.UseSetting("Clicks:FlushIdleDelay", "00:00:00.050");
         builder.UseSetting("Clicks:RecordTimeout", "00:00:05");
+        // Test apps start and stop all the time; take over a stopped one's entries quickly.
+        builder.UseSetting("Clicks:ReclaimAfter", "00:00:03");
+        builder.UseSetting("Conversions:ReclaimAfter", "00:00:03");
         builder.UseSetting("Demo:Enabled", "false");
+        // Only the conversion test apps deliver publisher postbacks (to a receiver on loopback).
+        builder.UseSetting("PublisherPostbacks:Enabled", "false");
     }
 
     public T Service<T>() where T : notnull => Services.GetRequiredService<T>();
@@ -155,7 +160,7 @@ public class TrackerApp : WebApplicationFactory<Program>
     public static async Task<ClickRow> WaitForClickRowAsync(string clickId)
     {
         await using var conn = await DbAsync();
-        for (var i = 0; i < 200; i++)
+        for (var i = 0; i < 400; i++)
         {
             var row = await conn.QuerySingleOrDefaultAsync<ClickRow>("SELECT * FROM clicks WHERE click_id = @clickId", new { clickId });
             if (row is not null) return row;

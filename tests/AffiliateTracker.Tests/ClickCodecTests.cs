@@ -1,3 +1,4 @@
+using AffiliateTracker.Storage;
 using AffiliateTracker.Clicks;
 
 namespace AffiliateTracker.Tests;
@@ -5,7 +6,7 @@ namespace AffiliateTracker.Tests;
 public sealed class ClickCodecTests
 {
     private static ClickRecord Sample(string sub1 = "café & x=y") => new(
-        ClickId.New(DateTimeOffset.UtcNow), DateTimeOffset.FromUnixTimeMilliseconds(1_790_000_000_123), 42, 7, 99,
+        Ulid.New(DateTimeOffset.UtcNow), DateTimeOffset.FromUnixTimeMilliseconds(1_790_000_000_123), 42, 7, 99,
         sub1, null, "日本", "", "s5", "fb", "203.0.113.9", "Mozilla/5.0 Firefox", "https://blog.example/post", "US", true);
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Net;
 using AffiliateTracker.Http;
+using AffiliateTracker.Network;
 using Dapper;
 using Npgsql;
 
@@ -25,7 +26,7 @@ public static class AdvertiserApi
     {
         var g = api.MapGroup("/advertisers").WithTags("Advertisers");
 
-        g.MapPost("/", async (AdvertiserCreate? body, Caller caller, NpgsqlDataSource db) =>
+        g.MapPost("/", async (AdvertiserCreate? body, Caller caller, NpgsqlDataSource db, NetworkCache network) =>
         {
             caller.RequireAdmin();
             body = Validate.Body(body);
@@ -38,6 +39,7 @@ public static class AdvertiserApi
                 RETURNING {Columns}
                 """, new { name, ips, hash = ApiKeys.Hash(token) });
             view.PostbackToken = token;
+            await network.ChangedAsync();
             return Results.Created($"/api/v1/advertisers/{view.Id}", view);
         });
 
@@ -56,7 +58,7 @@ public static class AdvertiserApi
                 ?? throw ApiException.NotFound("Advertiser");
         });
 
-        g.MapPatch("/{id:long}", async (long id, AdvertiserUpdate? body, Caller caller, NpgsqlDataSource db) =>
+        g.MapPatch("/{id:long}", async (long id, AdvertiserUpdate? body, Caller caller, NpgsqlDataSource db, NetworkCache network) =>
         {
             caller.RequireAdmin();
             body = Validate.Body(body);
@@ -64,15 +66,17 @@ public static class AdvertiserApi
             var status = body.Status is null ? null : Validate.OneOf(body.Status, "status", "active", "suspended");
             var ips = body.PostbackIps is null ? null : Ips(body.PostbackIps);
             await using var conn = await db.OpenConnectionAsync();
-            return await conn.QuerySingleOrDefaultAsync<AdvertiserView>($"""
+            var view = await conn.QuerySingleOrDefaultAsync<AdvertiserView>($"""
                 UPDATE advertisers SET name = coalesce(@name, name), status = coalesce(@status, status),
                        postback_ips = coalesce(@ips, postback_ips), updated_at = now()
                 WHERE id = @id RETURNING {Columns}
                 """, new { id, name, status, ips }) ?? throw ApiException.NotFound("Advertiser");
+            await network.ChangedAsync();
+            return view;
         });
 
         // Issues a new postback token (the old one stops working at once); admins or the advertiser itself.
-        g.MapPost("/{id:long}/postback-token", async (long id, Caller caller, NpgsqlDataSource db) =>
+        g.MapPost("/{id:long}/postback-token", async (long id, Caller caller, NpgsqlDataSource db, NetworkCache network) =>
         {
             if (!caller.IsAdmin && caller.AdvertiserId != id) throw ApiException.NotFound("Advertiser");
             var token = ApiKeys.NewSecret("pbt_");
@@ -80,6 +84,7 @@ public static class AdvertiserApi
             var rows = await conn.ExecuteAsync("UPDATE advertisers SET postback_token_hash = @hash, updated_at = now() WHERE id = @id",
                 new { id, hash = ApiKeys.Hash(token) });
             if (rows == 0) throw ApiException.NotFound("Advertiser");
+            await network.ChangedAsync();
             return Results.Ok(new { postback_token = token });
         });
     }

@@ -1,3 +1,5 @@
+using AffiliateTracker.Conversions;
+using AffiliateTracker.PublisherPostbacks;
 using Microsoft.AspNetCore.Authorization;
 
 namespace AffiliateTracker.Api;
@@ -17,5 +19,9 @@ public static class ManagementApi
         api.MapLinks();
         api.MapApiKeyAdmin();
         api.MapClickStats();
+        api.MapConversionApi();
+        api.MapPostbackLogApi();
+        api.MapPublisherPostbackApi();
+        api.MapCurrencyRates();
     }
 }

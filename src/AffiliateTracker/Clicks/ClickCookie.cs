@@ -1,3 +1,4 @@
+using AffiliateTracker.Storage;
 namespace AffiliateTracker.Clicks;
 
 /// The first-party click cookie, one per offer ("atc_{offer_id}"), so a newer click on the same offer
@@ -18,5 +19,5 @@ public static class ClickCookie
         });
 
     public static string? Read(HttpContext http, long offerId) =>
-        http.Request.Cookies.TryGetValue(Name(offerId), out var v) && ClickId.IsValid(v) ? v : null;
+        http.Request.Cookies.TryGetValue(Name(offerId), out var v) && Ulid.IsValid(v) ? v : null;
 }

@@ -1,3 +1,4 @@
+using AffiliateTracker.Storage;
 using AffiliateTracker.Http;
 using AffiliateTracker.Network;
 using Microsoft.Extensions.Primitives;
@@ -14,27 +15,27 @@ public static class ClickEndpoints
 
     public static void MapClicks(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/c/{code}", (string code, HttpContext http, NetworkCache network, ClickRecorder recorder, TimeProvider time) =>
+        app.MapGet("/c/{code}", (string code, HttpContext http, NetworkCache network, ClickRecorder recorder, CapCounters caps, TimeProvider time) =>
         {
             var snapshot = network.Current;
             var link = snapshot.Link(code);
             if (link is null) return ValueTask.FromResult(ErrorPage.Result(http, 404, "unknown_link", "This tracking link does not exist."));
-            return Redirect(http, snapshot, link.OfferId, link.PublisherId, link, recorder, time);
+            return Redirect(http, snapshot, link.OfferId, link.PublisherId, link, recorder, caps, time);
         }).ExcludeFromDescription();
 
-        app.MapGet("/click", (HttpContext http, NetworkCache network, ClickRecorder recorder, TimeProvider time) =>
+        app.MapGet("/click", (HttpContext http, NetworkCache network, ClickRecorder recorder, CapCounters caps, TimeProvider time) =>
         {
             var q = http.Request.Query;
             if (!TryId(q["offer_id"], out var offerId))
                 return ValueTask.FromResult(ErrorPage.Result(http, 400, "invalid_offer_id", "offer_id must be a positive whole number."));
             if (!TryId(q["aff_id"], out var publisherId))
                 return ValueTask.FromResult(ErrorPage.Result(http, 400, "invalid_aff_id", "aff_id must be a positive whole number."));
-            return Redirect(http, network.Current, offerId, publisherId, null, recorder, time);
+            return Redirect(http, network.Current, offerId, publisherId, null, recorder, caps, time);
         }).ExcludeFromDescription();
     }
 
     private static async ValueTask<IResult> Redirect(HttpContext http, NetworkSnapshot snapshot, long offerId, long publisherId,
-        LinkConfig? link, ClickRecorder recorder, TimeProvider time)
+        LinkConfig? link, ClickRecorder recorder, CapCounters caps, TimeProvider time)
     {
         var offer = snapshot.Offer(offerId);
         var publisher = snapshot.Publisher(publisherId);
@@ -53,7 +54,7 @@ public static class ClickEndpoints
         var userAgent = Truncate(headers.UserAgent.ToString(), 1000);
         var country = Country(headers["CF-IPCountry"]);
         var click = new ClickRecord(
-            ClickId.New(time.GetUtcNow()), default, offerId, publisherId, link?.Id,
+            Ulid.New(time.GetUtcNow()), default, offerId, publisherId, link?.Id,
             sub1, sub2, sub3, sub4, sub5, source,
             http.Connection.RemoteIpAddress?.ToString(), userAgent, Truncate(headers.Referer.ToString(), 2000), country,
             BotDetector.IsBot(userAgent));
@@ -65,7 +66,7 @@ public static class ClickEndpoints
             : link is { IsActive: false } ? "link_disabled"
             : !snapshot.HasAccess(offerId, publisherId) ? "no_access"
             : country is not null && offer.AllowedCountries.Count > 0 && !offer.AllowedCountries.Contains(country) ? "country_not_allowed"
-            : null;
+            : caps.Reached(offer, snapshot.PublisherCaps(offerId, publisherId), publisherId, click.CreatedAt);
         if (refusal is not null)
         {
             if (offer.FallbackUrl is null)
@@ -74,7 +75,8 @@ public static class ClickEndpoints
             return Results.Redirect(LandingUrl.Expand(offer.FallbackUrl, click));
         }
 
-        await recorder.RecordAsync(click, offer.AttributionWindow);
+        await recorder.RecordAsync(click, offer.AttributionWindow,
+            caps.CountClick(offer, snapshot.PublisherCaps(offerId, publisherId), publisherId, click.CreatedAt));
 
         ClickCookie.Set(http, offerId, click.ClickId, offer.AttributionWindow);
         NoStore(http);
@@ -82,7 +84,7 @@ public static class ClickEndpoints
     }
 
     private static DateTimeOffset ClickTimestamp(string clickId) =>
-        ClickId.TryGetTimestamp(clickId, out var ts) ? ts : throw new InvalidOperationException("Generated an invalid click id");
+        Ulid.TryGetTimestamp(clickId, out var ts) ? ts : throw new InvalidOperationException("Generated an invalid click id");
 
     private static void NoStore(HttpContext http) => http.Response.Headers.CacheControl = "no-store";
 

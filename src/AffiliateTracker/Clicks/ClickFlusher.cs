@@ -11,13 +11,10 @@ namespace AffiliateTracker.Clicks;
 /// the commit acknowledge and delete the entries. A crash anywhere re-delivers the batch, and
 /// re-delivery changes nothing. Any number of instances run this side by side (one consumer group).
 public sealed class ClickFlusher(
-    ConnectionMultiplexer redis, RedisKeys keys, ClickStore store, IOptions<ClickOptions> options,
+    ConnectionMultiplexer redis, RedisKeys keys, ClickStore store, StreamConsumer consumer, IOptions<ClickOptions> options,
     ILogger<ClickFlusher> log, TimeProvider time) : BackgroundService
 {
     private readonly ClickOptions _options = options.Value;
-
-    /// This process's consumer name in the group; unique per process so a restart is a new consumer.
-    public string Consumer { get; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
 
     // First click of a visitor on an offer within the window wins; comparing the stored id makes a
     // re-delivered click keep the answer it got the first time.
@@ -27,61 +24,31 @@ public sealed class ClickFlusher(
         return 0
         """;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (!_options.FlusherEnabled) return;
-        var failures = 0;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                var flushed = await FlushOnceAsync(_options.ReclaimAfter, stoppingToken);
-                failures = 0;
-                if (flushed == 0) await Task.Delay(_options.FlushIdleDelay, stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception e)
-            {
-                // PostgreSQL or Redis is down: the entries stay in the stream; back off and try again.
-                if (failures++ % 20 == 0) log.LogError(e, "Click flush failed; retrying");
-                try { await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 100 * failures)), stoppingToken); }
-                catch (OperationCanceledException) { break; }
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => _options.FlusherEnabled
+        ? StreamConsumer.RunLoopAsync(() => FlushOnceAsync(_options.ReclaimAfter), _options.FlushIdleDelay, log, "Click flush", stoppingToken)
+        : Task.CompletedTask;
 
-    /// One pass over every shard. Returns the number of clicks written (or found already written).
+    /// One pass over every shard. Returns the number of stream entries handled.
     public async Task<int> FlushOnceAsync(TimeSpan reclaimAfter, CancellationToken ct = default)
     {
-        var db = redis.GetDatabase();
         var total = 0;
         for (var shard = 0; shard < Math.Max(1, _options.StreamShards); shard++)
-        {
-            var stream = keys.ClickStream(shard);
-            await db.EnsureGroupAsync(stream, RedisKeys.FlusherGroup);
-            var entries = await db.AutoClaimAsync(stream, RedisKeys.FlusherGroup, Consumer, reclaimAfter, 100);
-            if (entries.Count > 0) log.LogWarning("Took over {Count} unacknowledged click batches from a stopped flusher", entries.Count);
-            entries.AddRange(await db.ReadGroupAsync(stream, RedisKeys.FlusherGroup, Consumer, Math.Max(1, _options.FlushBatch / 64)));
-            if (entries.Count == 0) continue;
-
-            var clicks = new List<ClickRecord>();
-            foreach (var e in entries)
-            {
-                try { clicks.AddRange(ClickCodec.DecodeBatch(e.Payload)); }
-                catch (Exception ex) when (ex is FormatException or ArgumentException or IndexOutOfRangeException)
+            total += await consumer.ConsumeOnceAsync(keys.ClickStream(shard), Math.Max(1, _options.FlushBatch / 64), reclaimAfter,
+                async entries =>
                 {
-                    // Never block the stream on one bad entry; it is logged for a human and acknowledged.
-                    log.LogError(ex, "Unreadable click batch {EntryId} skipped", e.Id);
-                }
-            }
-            var unique = await DecideUniqueAsync(db, clicks);
-            await store.InsertAsync(clicks, unique, ct);
-            await db.AckAndDeleteAsync(stream, RedisKeys.FlusherGroup, entries.Select(e => e.Id).ToList());
-            total += clicks.Count;
-        }
+                    var clicks = new List<ClickRecord>();
+                    foreach (var e in entries)
+                    {
+                        try { clicks.AddRange(ClickCodec.DecodeBatch(e.Payload)); }
+                        catch (Exception ex) when (ex is FormatException or ArgumentException or IndexOutOfRangeException)
+                        {
+                            // Never block the stream on one bad entry; it is logged for a human and acknowledged.
+                            log.LogError(ex, "Unreadable click batch {EntryId} skipped", e.Id);
+                        }
+                    }
+                    await store.InsertAsync(clicks, await DecideUniqueAsync(redis.GetDatabase(), clicks), ct);
+                    return entries.Select(e => e.Id).ToList();
+                });
         return total;
     }
 

@@ -19,10 +19,12 @@ public sealed class ClickRecorder : BackgroundService
     private readonly TimeProvider _time;
     private int _nextShard;
 
+    private readonly CapCounters _caps;
+
     public ClickRecorder(ConnectionMultiplexer redis, RedisKeys keys, IOptions<ClickOptions> options,
-        ILogger<ClickRecorder> log, TimeProvider time)
+        ILogger<ClickRecorder> log, TimeProvider time, CapCounters caps)
     {
-        _redis = redis; _keys = keys; _options = options.Value; _log = log; _time = time;
+        _redis = redis; _keys = keys; _options = options.Value; _log = log; _time = time; _caps = caps;
         _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(_options.MaxBuffered)
         {
             SingleReader = true,
@@ -36,9 +38,9 @@ public sealed class ClickRecorder : BackgroundService
     /// Queues the click and waits for its batch to reach Redis, up to RecordTimeout. Returns whether it
     /// is in Redis; false means it is held locally and will be written later (or, if the local buffer
     /// is full, dropped, which is logged).
-    public async ValueTask<bool> RecordAsync(ClickRecord click, TimeSpan attributionWindow)
+    public async ValueTask<bool> RecordAsync(ClickRecord click, TimeSpan attributionWindow, string[]? capCounters = null)
     {
-        var pending = new Pending(click, attributionWindow < _options.HotPeriod ? attributionWindow : _options.HotPeriod);
+        var pending = new Pending(click, attributionWindow < _options.HotPeriod ? attributionWindow : _options.HotPeriod, capCounters ?? []);
         if (!_queue.Writer.TryWrite(pending))
         {
             _log.LogError("Local click buffer full; click {ClickId} dropped", click.ClickId);
@@ -97,10 +99,11 @@ public sealed class ClickRecorder : BackgroundService
         catch (OperationCanceledException) { return _queue.Reader.Count > 0; }
     }
 
-    private Task WriteAsync(List<Pending> batch)
+    private async Task WriteAsync(List<Pending> batch)
     {
         var db = _redis.GetDatabase();
-        var tasks = new Task[batch.Count + 1];
+        var counters = CountersOf(batch);
+        var tasks = new Task[batch.Count + 1 + counters.Count];
         var clicks = new ClickRecord[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {
@@ -109,14 +112,36 @@ public sealed class ClickRecorder : BackgroundService
             tasks[i] = db.StringSetAsync(_keys.Click(p.Click.ClickId), ClickCodec.Encode(p.Click, compact: true), p.Ttl);
         }
         var shard = _options.StreamShards <= 1 ? 0 : (int)((uint)Interlocked.Increment(ref _nextShard) % (uint)_options.StreamShards);
-        tasks[^1] = db.AddAsync(_keys.ClickStream(shard), ClickCodec.EncodeBatch(clicks));
-        return Task.WhenAll(tasks);
+        tasks[batch.Count] = db.AddAsync(_keys.ClickStream(shard), ClickCodec.EncodeBatch(clicks));
+        var totals = new Task<long>[counters.Count];
+        for (var i = 0; i < counters.Count; i++)
+        {
+            var (key, count) = counters[i];
+            totals[i] = db.StringIncrementAsync(key, count);
+            // Daily and monthly counters outlive their period a little, then go.
+            tasks[batch.Count + 1 + i] = db.KeyExpireAsync(key, TimeSpan.FromDays(32));
+        }
+        await Task.WhenAll(tasks.Concat(totals));
+        for (var i = 0; i < counters.Count; i++) _caps.Observe(counters[i].Key, totals[i].Result);
     }
 
-    private sealed class Pending(ClickRecord click, TimeSpan ttl)
+    private static List<(string Key, long Count)> CountersOf(List<Pending> batch)
+    {
+        Dictionary<string, long>? counts = null;
+        foreach (var p in batch)
+            foreach (var key in p.CapCounters)
+            {
+                counts ??= [];
+                counts[key] = counts.GetValueOrDefault(key) + 1;
+            }
+        return counts is null ? [] : counts.Select(c => (c.Key, c.Value)).ToList();
+    }
+
+    private sealed class Pending(ClickRecord click, TimeSpan ttl, string[] capCounters)
     {
         public ClickRecord Click { get; } = click;
         public TimeSpan Ttl { get; } = ttl;
+        public string[] CapCounters { get; } = capCounters;
         public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -1,4 +1,4 @@
-using System.Text;
+using AffiliateTracker.Http;
 
 namespace AffiliateTracker.Clicks;
 
@@ -10,41 +10,22 @@ public static class LandingUrl
     public static readonly string[] Macros =
         ["{click_id}", "{offer_id}", "{aff_id}", "{sub1}", "{sub2}", "{sub3}", "{sub4}", "{sub5}", "{source}"];
 
-    public static string Expand(string template, ClickRecord click)
-    {
-        if (template.IndexOf('{') < 0) return template;
-        var sb = new StringBuilder(template.Length + 64);
-        var i = 0;
-        while (i < template.Length)
-        {
-            var open = template.IndexOf('{', i);
-            if (open < 0) { sb.Append(template, i, template.Length - i); break; }
-            sb.Append(template, i, open - i);
-            var close = template.IndexOf('}', open);
-            if (close < 0) { sb.Append(template, open, template.Length - open); break; }
-            var value = Resolve(template.AsSpan(open + 1, close - open - 1), click, out var known);
-            if (known) sb.Append(Uri.EscapeDataString(value ?? ""));
-            else sb.Append(template, open, close - open + 1); // not ours: leave it as the advertiser wrote it
-            i = close + 1;
-        }
-        return sb.ToString();
-    }
+    public static string Expand(string template, ClickRecord click) => UrlMacros.Expand(template, click, Resolve);
 
-    private static string? Resolve(ReadOnlySpan<char> name, ClickRecord c, out bool known)
+    private static bool Resolve(ReadOnlySpan<char> name, ClickRecord c, out string? value)
     {
-        known = true;
         switch (name)
         {
-            case "click_id": return c.ClickId;
-            case "offer_id": return c.OfferId.ToString();
-            case "aff_id": return c.PublisherId.ToString();
-            case "sub1": return c.Sub1;
-            case "sub2": return c.Sub2;
-            case "sub3": return c.Sub3;
-            case "sub4": return c.Sub4;
-            case "sub5": return c.Sub5;
-            case "source": return c.Source;
-            default: known = false; return null;
+            case "click_id": value = c.ClickId; return true;
+            case "offer_id": value = c.OfferId.ToString(); return true;
+            case "aff_id": value = c.PublisherId.ToString(); return true;
+            case "sub1": value = c.Sub1; return true;
+            case "sub2": value = c.Sub2; return true;
+            case "sub3": value = c.Sub3; return true;
+            case "sub4": value = c.Sub4; return true;
+            case "sub5": value = c.Sub5; return true;
+            case "source": value = c.Source; return true;
+            default: value = null; return false;
         }
     }
 

@@ -31,10 +31,10 @@ public sealed class DemoSeeder(NpgsqlDataSource db, NetworkCache network, IOptio
                 new { hash = ApiKeys.Hash(DemoOptions.PostbackToken) }, tx);
 
         var sneakers = await Offer(conn, tx, advertiserId, Links[0].Offer,
-            $"{baseUrl}/demo/shop?product=sneakers&click_id={{click_id}}&aff_id={{aff_id}}&sub1={{sub1}}",
+            $"{baseUrl}/demo/shop?product=sneakers&offer_id={{offer_id}}&click_id={{click_id}}&aff_id={{aff_id}}&sub1={{sub1}}",
             ("sale", "Sale", "percent", 10m, "percent", 15m, false));
         var newsletter = await Offer(conn, tx, advertiserId, Links[2].Offer,
-            $"{baseUrl}/demo/shop?product=newsletter&click_id={{click_id}}&aff_id={{aff_id}}&sub1={{sub1}}",
+            $"{baseUrl}/demo/shop?product=newsletter&offer_id={{offer_id}}&click_id={{click_id}}&aff_id={{aff_id}}&sub1={{sub1}}",
             ("lead", "Newsletter signup", "fixed", 2.50m, "fixed", 4.00m, true));
         var alice = await Publisher(conn, tx, "Alice's Blog");
         var bob = await Publisher(conn, tx, "Bob's Deals");
@@ -100,8 +100,12 @@ public sealed class DemoSeeder(NpgsqlDataSource db, NetworkCache network, IOptio
         foreach (var (code, offer, publisher) in Links) lines.Add($"  {publisher,-14} {offer,-42} {baseUrl}/c/{code}?sub1=demo");
         lines.Add($"  By ids:        {baseUrl}/click?offer_id={sneakers}&aff_id=<publisher id>&sub1=x");
         lines.Add("");
-        lines.Add("Advertiser postback (use the click_id the demo shop shows):");
+        lines.Add("Advertiser postback (use the click_id the demo shop shows; the sneakers offer pays 10% of amount):");
         lines.Add($"  curl '{baseUrl}/postback?click_id=<click_id>&txid=order-1&amount=120.00&token={DemoOptions.PostbackToken}'");
+        lines.Add($"  curl '{baseUrl}/postback?click_id=<click_id>&txid=order-1&status=approved&token={DemoOptions.PostbackToken}'");
+        lines.Add("Or place an order in the demo shop: its thank-you page fires the conversion pixel.");
+        lines.Add($"  curl -H 'Authorization: Bearer {DemoOptions.AdvertiserKey}' {baseUrl}/api/v1/conversions");
+        lines.Add($"  curl -H 'Authorization: Bearer {DemoOptions.AdvertiserKey}' {baseUrl}/api/v1/postback-log");
         lines.Add("");
         lines.Add("Management API (OpenAPI at /openapi/v1.json):");
         lines.Add($"  curl -H 'Authorization: Bearer {DemoOptions.AdminKey}' {baseUrl}/api/v1/offers");

@@ -80,6 +80,9 @@ public sealed class NetworkCache(NpgsqlDataSource db, ConnectionMultiplexer redi
         var publishers = await conn.QueryAsync<PublisherRow>(PublishersSql, transaction: tx);
         var links = await conn.QueryAsync<LinkRow>(LinksSql, transaction: tx);
         var access = await conn.QueryAsync<AccessRow>(AccessSql, transaction: tx);
+        var advertisers = await conn.QueryAsync<AdvertiserRow>(AdvertisersSql, transaction: tx);
+        var overrides = await conn.QueryAsync<OverrideRow>(OverridesSql, transaction: tx);
+        var rates = await conn.QueryAsync<RateRow>(RatesSql, transaction: tx);
         await tx.CommitAsync(ct);
 
         return new NetworkSnapshot(
@@ -91,10 +94,14 @@ public sealed class NetworkCache(NpgsqlDataSource db, ConnectionMultiplexer redi
                 o.AllowedCountries.ToFrozenSet(StringComparer.OrdinalIgnoreCase),
                 goals[o.Id].ToFrozenDictionary(g => g.Code, g => new GoalConfig(
                     g.Code, g.Name, g.PayoutType, g.Payout, g.RevenueType, g.Revenue, g.OncePerClick)))),
-            publishers.ToFrozenDictionary(p => p.Id, p => new PublisherConfig(p.Id, p.Status, p.PostbackUrl)),
+            publishers.ToFrozenDictionary(p => p.Id, p => new PublisherConfig(p.Id, p.Status, p.PostbackUrl, p.PostbackPaused)),
             links.ToFrozenDictionary(l => l.Code, l => new LinkConfig(l.Id, l.Code, l.OfferId, l.PublisherId, l.Status), StringComparer.Ordinal),
             access.ToFrozenDictionary(a => (a.OfferId, a.PublisherId),
-                a => new Caps(a.DailyClickCap, a.MonthlyClickCap, a.DailyConversionCap, a.MonthlyConversionCap)));
+                a => new Caps(a.DailyClickCap, a.MonthlyClickCap, a.DailyConversionCap, a.MonthlyConversionCap)),
+            advertisers.ToFrozenDictionary(a => a.Id, a => new AdvertiserConfig(a.Id, a.Status, a.PostbackTokenHash,
+                a.PostbackIps.Select(System.Net.IPAddress.Parse).ToFrozenSet())),
+            overrides.ToFrozenDictionary(o => (o.OfferId, o.PublisherId, o.GoalCode), o => new PayoutOverride(o.PayoutType, o.Payout)),
+            rates.ToFrozenDictionary(r => (r.FromCurrency, r.ToCurrency), r => r.Rate));
     }
 
     private const string OffersSql = """
@@ -104,12 +111,16 @@ public sealed class NetworkCache(NpgsqlDataSource db, ConnectionMultiplexer redi
         FROM offers
         """;
     private const string GoalsSql = "SELECT offer_id, code, name, payout_type, payout, revenue_type, revenue, once_per_click FROM goals";
-    private const string PublishersSql = "SELECT id, status, postback_url FROM publishers";
+    private const string PublishersSql = "SELECT id, status, postback_url, postback_paused_reason IS NOT NULL AS postback_paused FROM publishers";
     private const string LinksSql = "SELECT id, code, offer_id, publisher_id, status FROM tracking_links";
     private const string AccessSql = """
         SELECT offer_id, publisher_id, daily_click_cap, monthly_click_cap, daily_conversion_cap, monthly_conversion_cap
         FROM offer_access
         """;
+
+    private const string AdvertisersSql = "SELECT id, status, postback_token_hash, array(SELECT host(ip) FROM unnest(postback_ips) ip) AS postback_ips FROM advertisers";
+    private const string OverridesSql = "SELECT offer_id, publisher_id, goal_code, payout_type, payout FROM payout_overrides";
+    private const string RatesSql = "SELECT from_currency, to_currency, rate FROM currency_rates";
 
     // Row shapes for Dapper (snake_case columns map to these names).
     private sealed class OfferRow
@@ -149,6 +160,7 @@ public sealed class NetworkCache(NpgsqlDataSource db, ConnectionMultiplexer redi
         public long Id { get; init; }
         public string Status { get; init; } = "";
         public string? PostbackUrl { get; init; }
+        public bool PostbackPaused { get; init; }
     }
 
     private sealed class LinkRow
@@ -158,6 +170,30 @@ public sealed class NetworkCache(NpgsqlDataSource db, ConnectionMultiplexer redi
         public long OfferId { get; init; }
         public long PublisherId { get; init; }
         public string Status { get; init; } = "";
+    }
+
+    private sealed class AdvertiserRow
+    {
+        public long Id { get; init; }
+        public string Status { get; init; } = "";
+        public byte[]? PostbackTokenHash { get; init; }
+        public string[] PostbackIps { get; init; } = [];
+    }
+
+    private sealed class OverrideRow
+    {
+        public long OfferId { get; init; }
+        public long PublisherId { get; init; }
+        public string GoalCode { get; init; } = "";
+        public string PayoutType { get; init; } = "";
+        public decimal Payout { get; init; }
+    }
+
+    private sealed class RateRow
+    {
+        public string FromCurrency { get; init; } = "";
+        public string ToCurrency { get; init; } = "";
+        public decimal Rate { get; init; }
     }
 
     private sealed class AccessRow

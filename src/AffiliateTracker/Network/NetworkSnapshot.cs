@@ -14,10 +14,17 @@ public sealed record OfferConfig(
     public bool IsActive => Status == "active";
 }
 
-public sealed record PublisherConfig(long Id, string Status, string? PostbackUrl)
+public sealed record PublisherConfig(long Id, string Status, string? PostbackUrl, bool PostbackPaused = false)
 {
     public bool IsActive => Status == "active";
 }
+
+public sealed record AdvertiserConfig(long Id, string Status, byte[]? PostbackTokenHash, FrozenSet<System.Net.IPAddress> PostbackIps)
+{
+    public bool IsActive => Status == "active";
+}
+
+public sealed record PayoutOverride(string PayoutType, decimal Payout);
 
 public sealed record LinkConfig(long Id, string Code, long OfferId, long PublisherId, string Status)
 {
@@ -29,11 +36,20 @@ public sealed class NetworkSnapshot(
     FrozenDictionary<long, OfferConfig> offers,
     FrozenDictionary<long, PublisherConfig> publishers,
     FrozenDictionary<string, LinkConfig> linksByCode,
-    FrozenDictionary<(long OfferId, long PublisherId), Caps> access)
+    FrozenDictionary<(long OfferId, long PublisherId), Caps> access,
+    FrozenDictionary<long, AdvertiserConfig> advertisers,
+    FrozenDictionary<(long OfferId, long PublisherId, string Goal), PayoutOverride> payoutOverrides,
+    FrozenDictionary<(string From, string To), decimal> currencyRates)
 {
     public static readonly NetworkSnapshot Empty = new(
         FrozenDictionary<long, OfferConfig>.Empty, FrozenDictionary<long, PublisherConfig>.Empty,
-        FrozenDictionary<string, LinkConfig>.Empty, FrozenDictionary<(long, long), Caps>.Empty);
+        FrozenDictionary<string, LinkConfig>.Empty, FrozenDictionary<(long, long), Caps>.Empty,
+        FrozenDictionary<long, AdvertiserConfig>.Empty, FrozenDictionary<(long, long, string), PayoutOverride>.Empty,
+        FrozenDictionary<(string, string), decimal>.Empty);
+
+    public AdvertiserConfig? Advertiser(long id) => advertisers.GetValueOrDefault(id);
+    public PayoutOverride? Override(long offerId, long publisherId, string goal) => payoutOverrides.GetValueOrDefault((offerId, publisherId, goal));
+    public decimal? Rate(string from, string to) => currencyRates.TryGetValue((from, to), out var r) ? r : null;
 
     public OfferConfig? Offer(long id) => offers.GetValueOrDefault(id);
     public PublisherConfig? Publisher(long id) => publishers.GetValueOrDefault(id);
@@ -41,4 +57,11 @@ public sealed class NetworkSnapshot(
     public bool HasAccess(long offerId, long publisherId) => access.ContainsKey((offerId, publisherId));
     public Caps? PublisherCaps(long offerId, long publisherId) => access.GetValueOrDefault((offerId, publisherId));
     public int OfferCount => offers.Count;
+
+    /// Offers and access grants with any cap: the counters the redirect must watch.
+    public IReadOnlyList<OfferConfig> CappedOffers { get; } = offers.Values.Where(o =>
+        o.Caps is { DailyClicks: not null } or { MonthlyClicks: not null } or { DailyConversions: not null } or { MonthlyConversions: not null }).ToList();
+    public IReadOnlyList<(long OfferId, long PublisherId)> CappedAccess { get; } = access.Where(a =>
+        a.Value is { DailyClicks: not null } or { MonthlyClicks: not null } or { DailyConversions: not null } or { MonthlyConversions: not null })
+        .Select(a => a.Key).ToList();
 }

@@ -5,13 +5,36 @@ namespace AffiliateTracker.Storage;
 ///   P{c:ID}                 string, compact click record for attribution; TTL = min(window, hot period)
 ///   P{clicks:N}:stream      stream of click batches, shard N; consumer group "flushers"
 ///   Puq:OFFER:VISITOR       string, first click id of a visitor on an offer in the last 24 h
+///   P{cc:OFFER}:PUB|all:PERIOD   click counter for caps (PERIOD = dYYYYMMDD or mYYYYMM)
+///   P{cv:N}:stream          stream of conversion events, shard N = offer id mod shards
+///   P{cv:N}:d:OFFER:GOAL:KEY     "conversion id|status" of a conversion, its dedupe record
+///   P{cv:N}:n:OFFER:PUB|all:PERIOD   conversion counter for caps
+///   P{cv:N}:ip:OFFER:IP:DAY       conversions per click IP, for the ip_velocity flag
+///   P{plog}:stream          stream of inbound postback / pixel log entries
 ///   Pconfig                 pub/sub channel: network configuration changed, reload it
 ///
 /// Braces are Redis Cluster hash tags: a click's keys share a slot, and each stream shard is one slot,
-/// so a cluster spreads shards over nodes. No command touches keys of two slots.
-public sealed class RedisKeys(string prefix)
+/// so a cluster spreads shards over nodes. A conversion's dedupe record, its offer's counters and its
+/// stream share the shard's slot, so one Lua script can check, count and append atomically.
+public sealed class RedisKeys(string prefix, int conversionShards = 1)
 {
     public string Prefix { get; } = prefix;
+    public int ConversionShards { get; } = Math.Max(1, conversionShards);
+
+    public int ConversionShard(long offerId) => (int)(offerId % ConversionShards);
+    public string ConversionStream(int shard) => $"{Prefix}{{cv:{shard}}}:stream";
+    public string ConversionDedupe(long offerId, string goal, string dedupeKey) =>
+        $"{Prefix}{{cv:{ConversionShard(offerId)}}}:d:{offerId}:{goal}:{dedupeKey}";
+    public string ConversionCounter(long offerId, long? publisherId, string period) =>
+        $"{Prefix}{{cv:{ConversionShard(offerId)}}}:n:{offerId}:{publisherId?.ToString() ?? "all"}:{period}";
+    public string ConversionIpCounter(long offerId, string ip, string day) =>
+        $"{Prefix}{{cv:{ConversionShard(offerId)}}}:ip:{offerId}:{ip}:{day}";
+    public string ClickCounter(long offerId, long? publisherId, string period) =>
+        $"{Prefix}{{cc:{offerId}}}:{publisherId?.ToString() ?? "all"}:{period}";
+    public string PostbackLogStream => $"{Prefix}{{plog}}:stream";
+
+    public static string Day(DateTimeOffset t) => "d" + t.UtcDateTime.ToString("yyyyMMdd");
+    public static string Month(DateTimeOffset t) => "m" + t.UtcDateTime.ToString("yyyyMM");
 
     public string Click(string clickId) => $"{Prefix}{{c:{clickId}}}";
     public string ClickStream(int shard) => $"{Prefix}{{clicks:{shard}}}:stream";

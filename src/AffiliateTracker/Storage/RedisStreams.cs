@@ -6,7 +6,12 @@ namespace AffiliateTracker.Storage;
 /// ExecuteAsync. Keeping them here makes an upgrade to 2.x (native stream API) a change in one file.
 public static class RedisStreams
 {
-    public sealed record Entry(string Id, byte[] Payload);
+    /// One stream entry: its id and its fields ("d" holds the payload by convention).
+    public sealed record Entry(string Id, IReadOnlyDictionary<string, byte[]> Fields)
+    {
+        public byte[] Payload => Fields.TryGetValue(PayloadField, out var d) ? d : [];
+        public string? Field(string name) => Fields.TryGetValue(name, out var v) ? System.Text.Encoding.UTF8.GetString(v) : null;
+    }
 
     public const string PayloadField = "d";
 
@@ -73,14 +78,13 @@ public static class RedisStreams
         {
             var parts = (RedisResult[])e!;
             var id = (string)parts[0]!;
-            byte[] payload = [];
+            var fields = new Dictionary<string, byte[]>(2);
             if (!parts[1].IsNull)
             {
-                var fields = (RedisResult[])parts[1]!;
-                for (var i = 0; i + 1 < fields.Length; i += 2)
-                    if ((string)fields[i]! == PayloadField) payload = (byte[])fields[i + 1]!;
+                var raw = (RedisResult[])parts[1]!;
+                for (var i = 0; i + 1 < raw.Length; i += 2) fields[(string)raw[i]!] = (byte[])raw[i + 1]!;
             }
-            list.Add(new Entry(id, payload));
+            list.Add(new Entry(id, fields));
         }
         return list;
     }

@@ -1,11 +1,12 @@
 using System.Security.Cryptography;
 
-namespace AffiliateTracker.Clicks;
+namespace AffiliateTracker.Storage;
 
-/// A click id is 26 characters of Crockford base32 (ULID layout): 48 bits of Unix milliseconds, then
-/// 80 random bits. It sorts by time, is unguessable, and carries its own timestamp, so a lookup in the
-/// time-partitioned clicks table can name the partition without a global index.
-public static class ClickId
+/// Click and conversion ids: 26 characters of Crockford base32 (ULID layout), 48 bits of Unix
+/// milliseconds then 80 random bits. They sort by time, are unguessable, can be made on any instance
+/// without coordination, and carry their own timestamp, so a lookup in the time-partitioned clicks
+/// table can name the partition without a global index.
+public static class Ulid
 {
     public const int Length = 26;
     private const string Alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";

@@ -1,16 +1,16 @@
-using AffiliateTracker.Clicks;
+using AffiliateTracker.Storage;
 
 namespace AffiliateTracker.Tests;
 
-public sealed class ClickIdTests
+public sealed class UlidTests
 {
     [Fact]
     public void Click_id_carries_its_timestamp_to_the_millisecond()
     {
         var now = new DateTimeOffset(2026, 11, 21, 13, 45, 12, 345, TimeSpan.Zero);
-        var id = ClickId.New(now);
+        var id = Ulid.New(now);
         Assert.Equal(26, id.Length);
-        Assert.True(ClickId.TryGetTimestamp(id, out var ts));
+        Assert.True(Ulid.TryGetTimestamp(id, out var ts));
         Assert.Equal(now, ts);
     }
 
@@ -18,9 +18,9 @@ public sealed class ClickIdTests
     public void Click_ids_are_unique_and_sort_by_time()
     {
         var t = DateTimeOffset.UtcNow;
-        var ids = Enumerable.Range(0, 10_000).Select(_ => ClickId.New(t)).ToHashSet();
+        var ids = Enumerable.Range(0, 10_000).Select(_ => Ulid.New(t)).ToHashSet();
         Assert.Equal(10_000, ids.Count);
-        Assert.True(string.CompareOrdinal(ClickId.New(t), ClickId.New(t.AddMilliseconds(1))) < 0);
+        Assert.True(string.CompareOrdinal(Ulid.New(t), Ulid.New(t.AddMilliseconds(1))) < 0);
     }
 
     [Theory]
@@ -31,5 +31,5 @@ public sealed class ClickIdTests
     [InlineData("01M7Z5J01FC2K56S1833VFEX3U")] // U is not in the alphabet
     [InlineData("ZZZZZZZZZZZZZZZZZZZZZZZZZZ")] // more than 128 bits
     [InlineData("01M7Z5J01FC2K56S1833VFEX3'")]
-    public void Malformed_click_ids_are_rejected(string id) => Assert.False(ClickId.IsValid(id));
+    public void Malformed_click_ids_are_rejected(string id) => Assert.False(Ulid.IsValid(id));
 }

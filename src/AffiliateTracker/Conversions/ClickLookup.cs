@@ -1,0 +1,45 @@
+using AffiliateTracker.Clicks;
+using AffiliateTracker.Storage;
+using Dapper;
+using Npgsql;
+using StackExchange.Redis;
+
+namespace AffiliateTracker.Conversions;
+
+/// Finds the click a conversion claims: in Redis while it is hot, then in PostgreSQL (the click id's
+/// own timestamp names the partition, so the lookup is one index probe).
+public sealed class ClickLookup(ConnectionMultiplexer redis, RedisKeys keys, NpgsqlDataSource db)
+{
+    public async Task<ClickRecord?> FindAsync(string clickId)
+    {
+        var hot = await redis.GetDatabase().StringGetAsync(keys.Click(clickId));
+        if (hot.HasValue) return ClickCodec.Decode((byte[])hot!);
+        if (!Ulid.TryGetTimestamp(clickId, out var createdAt)) return null;
+        await using var conn = await db.OpenConnectionAsync();
+        var row = await conn.QuerySingleOrDefaultAsync<Row>("""
+            SELECT click_id, created_at, offer_id, publisher_id, link_id, sub1, sub2, sub3, sub4, sub5, source,
+                   host(ip) AS ip, country, is_bot
+            FROM clicks WHERE click_id = @clickId AND created_at = @createdAt
+            """, new { clickId, createdAt = createdAt.UtcDateTime });
+        return row is null ? null : new ClickRecord(row.ClickId, new DateTimeOffset(row.CreatedAt, TimeSpan.Zero), row.OfferId, row.PublisherId,
+            row.LinkId, row.Sub1, row.Sub2, row.Sub3, row.Sub4, row.Sub5, row.Source, row.Ip, null, null, row.Country?.Trim(), row.IsBot);
+    }
+
+    private sealed class Row
+    {
+        public string ClickId { get; init; } = "";
+        public DateTime CreatedAt { get; init; }
+        public long OfferId { get; init; }
+        public long PublisherId { get; init; }
+        public long? LinkId { get; init; }
+        public string? Sub1 { get; init; }
+        public string? Sub2 { get; init; }
+        public string? Sub3 { get; init; }
+        public string? Sub4 { get; init; }
+        public string? Sub5 { get; init; }
+        public string? Source { get; init; }
+        public string? Ip { get; init; }
+        public string? Country { get; init; }
+        public bool IsBot { get; init; }
+    }
+}

@@ -1,0 +1,73 @@
+using AffiliateTracker.Storage;
+using Microsoft.Extensions.Options;
+
+namespace AffiliateTracker.Conversions;
+
+/// Moves conversion events from the Redis streams to PostgreSQL, like the click flusher: read (taking
+/// over a dead flusher's entries), apply idempotently in one transaction, then acknowledge.
+public sealed class ConversionFlusher(
+    RedisKeys keys, StreamConsumer consumer, ConversionStore store, IOptions<ConversionOptions> options,
+    ILogger<ConversionFlusher> log, TimeProvider time) : BackgroundService
+{
+    private readonly ConversionOptions _options = options.Value;
+
+    // A status change whose conversion never arrives (its creation lost to a dedupe conflict) is given up after this.
+    private static readonly TimeSpan GiveUpOnMissing = TimeSpan.FromMinutes(10);
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => _options.FlusherEnabled
+        ? StreamConsumer.RunLoopAsync(() => FlushOnceAsync(_options.ReclaimAfter), _options.FlushIdleDelay, log, "Conversion flush", stoppingToken)
+        : Task.CompletedTask;
+
+    public async Task<int> FlushOnceAsync(TimeSpan reclaimAfter)
+    {
+        var total = 0;
+        for (var shard = 0; shard < keys.ConversionShards; shard++)
+            total += await consumer.ConsumeOnceAsync(keys.ConversionStream(shard), _options.FlushBatch, reclaimAfter, async entries =>
+            {
+                var creates = new List<ConversionCreated>();
+                var changes = new List<(string EntryId, ConversionStore.Change Change)>();
+                var done = new List<string>();
+                foreach (var e in entries)
+                {
+                    try
+                    {
+                        if (e.Field("t") == "c")
+                        {
+                            var c = ConversionJson.Deserialize<ConversionCreated>(e.Payload);
+                            var redisFlags = (e.Field("f") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
+                            // Flags counted in Redis (caps, IP velocity) hold the conversion for review like any other flag.
+                            if (redisFlags.Length > 0)
+                                c = c with { Flags = c.Flags.Concat(redisFlags).ToArray(),
+                                             Status = c.Status == ConversionStatus.Approved ? ConversionStatus.Pending : c.Status };
+                            creates.Add(c);
+                        }
+                        else
+                        {
+                            changes.Add((e.Id, new ConversionStore.Change(e.Field("id")!, ConversionJson.Deserialize<ConversionStatusChanged>(e.Payload))));
+                            continue;
+                        }
+                    }
+                    catch (Exception ex) when (ex is System.Text.Json.JsonException or NullReferenceException)
+                    {
+                        log.LogError(ex, "Unreadable conversion event {EntryId} skipped", e.Id);
+                    }
+                    done.Add(e.Id);
+                }
+
+                var missing = (await store.ApplyAsync(creates, changes.Select(c => c.Change).ToList(), time.GetUtcNow())).ToHashSet();
+                foreach (var (entryId, change) in changes)
+                {
+                    if (!missing.Contains(change)) { done.Add(entryId); continue; }
+                    if (time.GetUtcNow() - change.Event.At > GiveUpOnMissing)
+                    {
+                        log.LogError("Status change {EventId} to {Status} for conversion {ConversionId} dropped: the conversion never reached PostgreSQL",
+                            change.Event.EventId, change.Event.To, change.ConversionId);
+                        done.Add(entryId);
+                    }
+                    // Otherwise left unacknowledged: taken over and tried again after ReclaimAfter.
+                }
+                return done;
+            });
+        return total;
+    }
+}

@@ -1,0 +1,109 @@
+using AffiliateTracker.Network;
+using AffiliateTracker.Storage;
+using StackExchange.Redis;
+
+namespace AffiliateTracker.Conversions;
+
+/// The Redis side of a conversion. Each script touches only keys of the offer's shard slot, so dedupe,
+/// cap counting and the append to the stream happen atomically: a postback answered 200 is in the stream
+/// (Redis AOF) exactly once, however many identical postbacks race.
+public sealed class ConversionRecorder(ConnectionMultiplexer redis, RedisKeys keys)
+{
+    public sealed record Created(bool IsNew, string ConversionId, string Status, string[] Flags);
+    public enum ChangeResult { NotFound, Unchanged, Changed, NotAllowed, HeldForReview }
+
+    // KEYS: dedupe, stream, offer-day, offer-month, pub-day, pub-month, ip-day
+    // ARGV: id, status, dedupe ttl ms, payload, 4 caps (0 = none), day ttl ms, month ttl ms, ip limit (0 = none),
+    //       '1' when already flagged. The record is "id|status", plus "|review" while a flag waits for an admin.
+    private const string CreateScript = """
+        local existing = redis.call('GET', KEYS[1])
+        if existing then return {0, existing} end
+        local flags = {}
+        local over = false
+        for i = 3, 6 do
+          local n = redis.call('INCR', KEYS[i])
+          if n == 1 then redis.call('PEXPIRE', KEYS[i], (i == 3 or i == 5) and ARGV[9] or ARGV[10]) end
+          local cap = tonumber(ARGV[i + 2])
+          if cap > 0 and n > cap then over = true end
+        end
+        if over then table.insert(flags, 'over_cap') end
+        local ipn = redis.call('INCR', KEYS[7])
+        if ipn == 1 then redis.call('PEXPIRE', KEYS[7], ARGV[9]) end
+        local iplimit = tonumber(ARGV[11])
+        if iplimit > 0 and ipn > iplimit then table.insert(flags, 'ip_velocity') end
+        local status = ARGV[2]
+        local review = ''
+        if #flags > 0 or ARGV[12] == '1' then
+          review = '|review'
+          if status == 'approved' then status = 'pending' end
+        end
+        local f = table.concat(flags, ',')
+        redis.call('SET', KEYS[1], ARGV[1] .. '|' .. status .. review, 'PX', ARGV[3])
+        redis.call('XADD', KEYS[2], '*', 't', 'c', 'd', ARGV[4], 'f', f)
+        return {1, ARGV[1] .. '|' .. status, f}
+        """;
+
+    // KEYS: dedupe, stream. ARGV: new status, payload, statuses it may change from (comma-separated)
+    private const string ChangeScript = """
+        local existing = redis.call('GET', KEYS[1])
+        if not existing then return {-1, ''} end
+        local id, current, review = string.match(existing, '^([^|]*)|([^|]*)(.*)$')
+        if current == ARGV[1] then return {0, id .. '|' .. current} end
+        if not string.find(',' .. ARGV[3] .. ',', ',' .. current .. ',', 1, true) then return {2, id .. '|' .. current} end
+        -- A flagged conversion is approved only by an admin; the advertiser may still reject it.
+        if review ~= '' and ARGV[1] == 'approved' then return {3, id .. '|' .. current} end
+        redis.call('SET', KEYS[1], id .. '|' .. ARGV[1] .. review, 'KEEPTTL')
+        redis.call('XADD', KEYS[2], '*', 't', 's', 'id', id, 'd', ARGV[2])
+        return {1, id .. '|' .. ARGV[1]}
+        """;
+
+    public async Task<Created> CreateAsync(ConversionCreated c, OfferConfig offer, Caps? publisherCaps, int ipLimit, TimeSpan dedupeTtl, DateTimeOffset now)
+    {
+        var day = RedisKeys.Day(now);
+        var month = RedisKeys.Month(now);
+        RedisKey[] k =
+        [
+            keys.ConversionDedupe(c.OfferId, c.Goal, c.DedupeKey), keys.ConversionStream(keys.ConversionShard(c.OfferId)),
+            keys.ConversionCounter(c.OfferId, null, day), keys.ConversionCounter(c.OfferId, null, month),
+            keys.ConversionCounter(c.OfferId, c.PublisherId, day), keys.ConversionCounter(c.OfferId, c.PublisherId, month),
+            keys.ConversionIpCounter(c.OfferId, c.ClickIp ?? "unknown", day),
+        ];
+        RedisValue[] a =
+        [
+            c.Id, c.Status, (long)dedupeTtl.TotalMilliseconds, ConversionJson.Serialize(c),
+            offer.Caps.DailyConversions ?? 0, offer.Caps.MonthlyConversions ?? 0,
+            publisherCaps?.DailyConversions ?? 0, publisherCaps?.MonthlyConversions ?? 0,
+            (long)TimeSpan.FromDays(2).TotalMilliseconds, (long)TimeSpan.FromDays(32).TotalMilliseconds,
+            c.ClickIp is null ? 0 : ipLimit,
+            c.Flags.Length > 0 ? "1" : "0",
+        ];
+        var r = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(CreateScript, k, a))!;
+        var (id, status) = Split((string)r[1]!);
+        var flags = r.Length > 2 ? ((string?)r[2] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries) : [];
+        return new Created((int)r[0] == 1, id, status, flags);
+    }
+
+    public async Task<(ChangeResult Result, string? ConversionId, string? Status)> ChangeStatusAsync(
+        long offerId, string goal, string dedupeKey, ConversionStatusChanged change)
+    {
+        var r = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(ChangeScript,
+            [keys.ConversionDedupe(offerId, goal, dedupeKey), keys.ConversionStream(keys.ConversionShard(offerId))],
+            [change.To, ConversionJson.Serialize(change), string.Join(',', ConversionStatus.AllowedFrom(change.To))]))!;
+        var code = (int)r[0];
+        if (code == -1) return (ChangeResult.NotFound, null, null);
+        var (id, status) = Split((string)r[1]!);
+        return (code switch { 0 => ChangeResult.Unchanged, 1 => ChangeResult.Changed, 3 => ChangeResult.HeldForReview, _ => ChangeResult.NotAllowed }, id, status);
+    }
+
+    /// After an admin, the advertiser through the API, or the hold worker changed a status in PostgreSQL:
+    /// keep the dedupe record's status in step, so a later postback is answered against the truth
+    /// (a human has now decided, so any review mark goes).
+    public Task RememberStatusAsync(long offerId, string goal, string dedupeKey, string conversionId, string status) =>
+        redis.GetDatabase().ExecuteAsync("SET", (RedisKey)keys.ConversionDedupe(offerId, goal, dedupeKey), $"{conversionId}|{status}", "XX", "KEEPTTL");
+
+    private static (string Id, string Status) Split(string value)
+    {
+        var sep = value.IndexOf('|');
+        return (value[..sep], value[(sep + 1)..]);
+    }
+}

@@ -1,0 +1,94 @@
+using AffiliateTracker.Network;
+using AffiliateTracker.PublisherPostbacks;
+using Dapper;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace AffiliateTracker.Conversions;
+
+/// Writes conversion events to PostgreSQL. New conversions go in as one batch
+/// (jsonb_populate_recordset .. ON CONFLICT DO NOTHING) with their first history rows; status changes
+/// are conditional UPDATEs. History rows and queued publisher postbacks are keyed by event id, so a
+/// re-delivered event changes nothing.
+public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
+{
+    public sealed record Change(string ConversionId, ConversionStatusChanged Event);
+
+    /// Applies a batch in one transaction. Returns the changes whose conversion is not in PostgreSQL yet
+    /// (its creation is still on its way); the caller leaves those for a later pass.
+    public async Task<List<Change>> ApplyAsync(IReadOnlyList<ConversionCreated> creates, IReadOnlyList<Change> changes, DateTimeOffset now)
+    {
+        await using var conn = await db.OpenConnectionAsync();
+        await using var tx = await conn.BeginTransactionAsync();
+        var snapshot = network.Current;
+        var pending = changes.ToList();
+        if (creates.Count > 0)
+        {
+            await using var cmd = new NpgsqlCommand(InsertSql, conn, tx);
+            cmd.Parameters.Add(new NpgsqlParameter("batch", NpgsqlDbType.Jsonb) { Value = System.Text.Encoding.UTF8.GetString(ConversionJson.Serialize(creates)) });
+            var inserted = new HashSet<string>();
+            await using (var reader = await cmd.ExecuteReaderAsync()) while (await reader.ReadAsync()) inserted.Add(reader.GetString(0));
+            await PublisherPostbackQueue.EnqueueAsync(conn, tx, snapshot,
+                creates.Where(c => inserted.Contains(c.Id)).Select(c => (c.EventId, ConversionRow.From(c))), now);
+
+            // Already there (a redelivery, or a dedupe record that expired from Redis): a status it carries is a change.
+            foreach (var c in creates.Where(c => !inserted.Contains(c.Id) && c.Status != ConversionStatus.Pending))
+            {
+                var existing = await conn.QuerySingleOrDefaultAsync<string>(
+                    "SELECT id FROM conversions WHERE offer_id = @OfferId AND goal = @Goal AND dedupe_key = @DedupeKey", c, tx);
+                if (existing is not null && existing != c.Id)
+                    pending.Add(new Change(existing, new ConversionStatusChanged(c.EventId, c.Status, c.Actor, c.Reason, c.CreatedAt)));
+            }
+        }
+
+        var missing = new List<Change>();
+        foreach (var change in pending)
+            if (await ApplyChangeAsync(conn, tx, snapshot, change.ConversionId, change.Event, now) is Applied.Missing) missing.Add(change);
+        await tx.CommitAsync();
+        return missing;
+    }
+
+    public enum Applied { Changed, NoChange, Missing }
+
+    /// One conditional status change with its history row and publisher postback.
+    /// A flagged conversion is approved only by a reviewer (an admin); anyone entitled may reject it.
+    public static async Task<Applied> ApplyChangeAsync(NpgsqlConnection conn, NpgsqlTransaction tx, NetworkSnapshot snapshot,
+        string conversionId, ConversionStatusChanged change, DateTimeOffset now, bool reviewer = false)
+    {
+        var row = await conn.QuerySingleOrDefaultAsync<ConversionRow>("""
+            WITH old AS (SELECT id, status FROM conversions WHERE id = @conversionId FOR UPDATE),
+            upd AS (
+                UPDATE conversions c SET status = @to, status_changed_at = @at
+                FROM old WHERE c.id = old.id AND old.status = ANY(@from)
+                  AND (@to <> 'approved' OR cardinality(c.flags) = 0 OR @reviewer)
+                RETURNING c.*, old.status AS from_status
+            ), hist AS (
+                INSERT INTO conversion_status_history (event_id, conversion_id, from_status, to_status, actor, reason, changed_at)
+                SELECT @eventId, id, from_status, @to, @actor, @reason, @at FROM upd
+                ON CONFLICT (event_id) DO NOTHING
+            )
+            SELECT * FROM upd
+            """, new { conversionId, to = change.To, at = change.At.UtcDateTime, from = ConversionStatus.AllowedFrom(change.To),
+                       eventId = change.EventId, actor = change.Actor, reason = change.Reason, reviewer }, tx);
+        if (row is null)
+            return await conn.ExecuteScalarAsync<int>("SELECT count(*) FROM conversions WHERE id = @conversionId", new { conversionId }, tx) == 0
+                ? Applied.Missing : Applied.NoChange;
+        await PublisherPostbackQueue.EnqueueAsync(conn, tx, snapshot, [(change.EventId, row)], now);
+        return Applied.Changed;
+    }
+
+    // Columns come from the JSON by name; event_id, actor and reason feed the first history row.
+    private const string InsertSql = """
+        WITH ins AS (
+            INSERT INTO conversions SELECT * FROM jsonb_populate_recordset(NULL::conversions, @batch)
+            ON CONFLICT DO NOTHING
+            RETURNING id, status, created_at
+        ), hist AS (
+            INSERT INTO conversion_status_history (event_id, conversion_id, from_status, to_status, actor, reason, changed_at)
+            SELECT (e->>'event_id')::uuid, ins.id, NULL, ins.status, e->>'actor', coalesce(e->>'reason', 'created'), ins.created_at
+            FROM ins JOIN jsonb_array_elements(@batch) e ON e->>'id' = ins.id
+            ON CONFLICT (event_id) DO NOTHING
+        )
+        SELECT id FROM ins
+        """;
+}

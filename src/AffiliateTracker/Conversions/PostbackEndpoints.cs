@@ -1,0 +1,66 @@
+using AffiliateTracker.Clicks;
+using StackExchange.Redis;
+
+namespace AffiliateTracker.Conversions;
+
+/// The advertiser's side of the wire contract: the server-to-server postback and the browser pixel.
+public static class PostbackEndpoints
+{
+    // The smallest transparent GIF: the pixel's only answer, whatever happened (the log says what).
+    private static readonly byte[] Gif = Convert.FromBase64String("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7");
+
+    public static void MapPostbacks(this IEndpointRouteBuilder app)
+    {
+        app.MapMethods("/postback", ["GET", "POST"], async (HttpContext http, PostbackHandler handler, PostbackLog log, TimeProvider time, ILoggerFactory logs) =>
+        {
+            var (outcome, query) = await RunAsync(http, PostbackHandler.Via.Postback, handler, logs.CreateLogger("AffiliateTracker.Postbacks"));
+            log.Write(Entry(outcome, PostbackHandler.Via.Postback, query, http, time));
+            return outcome.IsSuccess
+                ? Results.Json(new { result = outcome.Decision, conversion_id = outcome.ConversionId, status = outcome.Status, message = outcome.Message })
+                : Results.Json(new { error = outcome.Decision, message = outcome.Message }, statusCode: outcome.HttpStatus);
+        }).WithTags("Conversions").WithSummary("Server-to-server conversion postback")
+          .WithDescription("Parameters: click_id (or transaction_id, clickid, cid, subid), goal, amount, currency, txid, status, token.");
+
+        app.MapGet("/pixel", async (HttpContext http, PostbackHandler handler, PostbackLog log, TimeProvider time, ILoggerFactory logs) =>
+        {
+            var (outcome, query) = await RunAsync(http, PostbackHandler.Via.Pixel, handler, logs.CreateLogger("AffiliateTracker.Postbacks"));
+            log.Write(Entry(outcome, PostbackHandler.Via.Pixel, query, http, time));
+            http.Response.Headers.CacheControl = "no-store";
+            return Results.File(Gif, "image/gif");
+        }).WithTags("Conversions").WithSummary("Browser conversion pixel (reads the click cookie; always a 1x1 GIF)");
+    }
+
+    private static async Task<(PostbackOutcome Outcome, Dictionary<string, string> Query)> RunAsync(
+        HttpContext http, PostbackHandler.Via via, PostbackHandler handler, ILogger log)
+    {
+        Dictionary<string, string> parameters = [];
+        try
+        {
+            parameters = await PostbackRequest.ReadParametersAsync(http.Request);
+            var request = PostbackRequest.Parse(parameters);
+            var cookie = via == PostbackHandler.Via.Pixel && request.OfferId is { } offerId ? ClickCookie.Read(http, offerId) : null;
+            if (via == PostbackHandler.Via.Pixel && request.OfferId is null)
+                return (PostbackOutcome.Fail(400, "missing_offer_id", "The pixel needs offer_id."), parameters);
+            return (await handler.HandleAsync(request, via, cookie, http.Connection.RemoteIpAddress), parameters);
+        }
+        catch (PostbackRequest.Invalid e)
+        {
+            return (PostbackOutcome.Fail(e.Error == "unsupported_media_type" ? 415 : 400, e.Error, e.Message), parameters);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException or Npgsql.NpgsqlException)
+        {
+            // Could not record it durably right now: the advertiser's retry is the right move.
+            log.LogError(e, "Postback could not be recorded; answered 503");
+            return (PostbackOutcome.Fail(503, "unavailable", "The tracker cannot record this right now; retry later."), parameters);
+        }
+    }
+
+    private static PostbackLogEntry Entry(PostbackOutcome o, PostbackHandler.Via via, Dictionary<string, string> query, HttpContext http, TimeProvider time) =>
+        new(Guid.NewGuid(), time.GetUtcNow(), via == PostbackHandler.Via.Pixel ? "pixel" : "postback", o.AdvertiserId, o.OfferId,
+            o.ClickId ?? Limit(PostbackRequest.ClickIdNames.Select(n => query.GetValueOrDefault(n)).FirstOrDefault(v => v is not null), 64),
+            Limit(query.GetValueOrDefault("txid"), PostbackRequest.MaxTxidLength), Limit(query.GetValueOrDefault("goal"), 50),
+            o.Decision, o.HttpStatus, o.Message, o.ConversionId, http.Connection.RemoteIpAddress?.ToString(), PostbackLog.Sanitize(query));
+
+    // Over-long values were refused anyway; the log keeps them in the sanitized query, not in indexed columns.
+    private static string? Limit(string? value, int max) => value is { } v && v.Length <= max ? v : null;
+}

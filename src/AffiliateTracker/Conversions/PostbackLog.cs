@@ -1,0 +1,62 @@
+using System.Net;
+using AffiliateTracker.Storage;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+using StackExchange.Redis;
+
+namespace AffiliateTracker.Conversions;
+
+/// One inbound postback or pixel and what was decided; snake_case names are the postback_log columns.
+public sealed record PostbackLogEntry(
+    Guid EventId, DateTimeOffset ReceivedAt, string Via, long? AdvertiserId, long? OfferId, string? ClickId, string? Txid,
+    string? Goal, string Decision, int HttpStatus, string? Message, string? ConversionId, string? RemoteIp, string? Query);
+
+/// Every postback and pixel goes to a Redis stream without waiting, and a flusher moves the entries to
+/// postback_log. Losing a log entry while Redis is down is logged; it never fails the postback.
+public sealed class PostbackLog(
+    ConnectionMultiplexer redis, RedisKeys keys, StreamConsumer consumer, NpgsqlDataSource db,
+    IOptions<ConversionOptions> options, ILogger<PostbackLog> log) : BackgroundService
+{
+    public static readonly HashSet<string> SecretParameters = new(StringComparer.OrdinalIgnoreCase) { "token", "security_token", "signature" };
+
+    public void Write(PostbackLogEntry entry)
+    {
+        try
+        {
+            redis.GetDatabase().AddAsync(keys.PostbackLogStream, ConversionJson.Serialize(entry)).ContinueWith(
+                t => log.LogWarning(t.Exception, "Postback log entry {EventId} not written", entry.EventId),
+                TaskContinuationOptions.OnlyOnFaulted);
+        }
+        catch (RedisException e)
+        {
+            log.LogWarning(e, "Postback log entry {EventId} not written", entry.EventId);
+        }
+    }
+
+    /// The request's parameters for the log, with secrets removed.
+    public static string Sanitize(IReadOnlyDictionary<string, string> parameters) =>
+        string.Join('&', parameters.Where(p => !SecretParameters.Contains(p.Key))
+            .Select(p => $"{Uri.EscapeDataString(p.Key)}={Uri.EscapeDataString(p.Value.Length > 300 ? p.Value[..300] : p.Value)}"));
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => options.Value.FlusherEnabled
+        ? StreamConsumer.RunLoopAsync(() => FlushOnceAsync(options.Value.ReclaimAfter), options.Value.FlushIdleDelay, log, "Postback log flush", stoppingToken)
+        : Task.CompletedTask;
+
+    public Task<int> FlushOnceAsync(TimeSpan reclaimAfter) =>
+        consumer.ConsumeOnceAsync(keys.PostbackLogStream, options.Value.FlushBatch, reclaimAfter, async entries =>
+        {
+            var json = "[" + string.Join(",", entries.Select(e => System.Text.Encoding.UTF8.GetString(e.Payload))) + "]";
+            await using var cmd = db.CreateCommand("""
+                INSERT INTO postback_log (event_id, received_at, via, advertiser_id, offer_id, click_id, txid, goal, decision,
+                                          http_status, message, conversion_id, remote_ip, query)
+                SELECT event_id, received_at, via, advertiser_id, offer_id, click_id, txid, goal, decision,
+                       http_status, message, conversion_id, remote_ip, query
+                FROM jsonb_populate_recordset(NULL::postback_log, @batch)
+                ON CONFLICT (event_id) DO NOTHING
+                """);
+            cmd.Parameters.Add(new NpgsqlParameter("batch", NpgsqlDbType.Jsonb) { Value = json });
+            await cmd.ExecuteNonQueryAsync();
+            return entries.Select(e => e.Id).ToList();
+        });
+}

@@ -1,0 +1,56 @@
+using AffiliateTracker.Api;
+using AffiliateTracker.Http;
+using Dapper;
+using Npgsql;
+
+namespace AffiliateTracker.PublisherPostbacks;
+
+public sealed class DeliveryView
+{
+    public long Id { get; init; }
+    public long PublisherId { get; init; }
+    public string ConversionId { get; init; } = "";
+    public string Url { get; init; } = "";
+    public string State { get; init; } = "";
+    public int Attempts { get; init; }
+    public int? LastStatusCode { get; init; }
+    public string? LastError { get; init; }
+    public DateTime NextAttemptAt { get; init; }
+    public DateTime CreatedAt { get; init; }
+    public DateTime? DeliveredAt { get; init; }
+}
+
+/// The publisher's delivery log: each postback we sent them, its state, and every attempt.
+public static class PublisherPostbackApi
+{
+    public static void MapPublisherPostbackApi(this RouteGroupBuilder api)
+    {
+        api.MapGet("/publisher-postbacks", async (Caller caller, NpgsqlDataSource db, long? publisherId, string? conversionId, string? state, int? limit) =>
+        {
+            if (!caller.IsAdmin && caller.PublisherId is null) throw ApiException.Forbidden("Delivery logs are for admins and publishers.");
+            await using var conn = await db.OpenConnectionAsync();
+            var deliveries = (await conn.QueryAsync<DeliveryView>("""
+                SELECT id, publisher_id, conversion_id, url, state, attempts, last_status_code, last_error, next_attempt_at, created_at, delivered_at
+                FROM publisher_postbacks
+                WHERE (@scope::bigint IS NULL OR publisher_id = @scope) AND (@publisherId::bigint IS NULL OR publisher_id = @publisherId)
+                  AND (@conversionId::text IS NULL OR conversion_id = @conversionId) AND (@state::text IS NULL OR state = @state)
+                ORDER BY created_at DESC, id DESC LIMIT @take
+                """, new { scope = caller.IsAdmin ? null : caller.PublisherId, publisherId, conversionId, state,
+                           take = Math.Clamp(limit ?? 100, 1, 1000) })).ToList();
+            var attempts = (await conn.QueryAsync<AttemptRow>("""
+                SELECT postback_id, attempted_at, status_code, error, duration_ms FROM publisher_postback_attempts
+                WHERE postback_id = ANY(@ids) ORDER BY attempted_at, id
+                """, new { ids = deliveries.Select(d => d.Id).ToArray() })).ToLookup(a => a.PostbackId);
+            return deliveries.Select(d => new { delivery = d, attempts = attempts[d.Id] });
+        }).WithTags("Publisher postbacks");
+    }
+
+    public sealed class AttemptRow
+    {
+        public long PostbackId { get; init; }
+        public DateTime AttemptedAt { get; init; }
+        public int? StatusCode { get; init; }
+        public string? Error { get; init; }
+        public int DurationMs { get; init; }
+    }
+}

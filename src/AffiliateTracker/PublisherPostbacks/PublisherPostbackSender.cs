@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using AffiliateTracker.Network;
+using Dapper;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace AffiliateTracker.PublisherPostbacks;
+
+/// Delivers queued publisher postbacks: claims due rows (SKIP LOCKED, so instances share the work),
+/// calls each URL, logs every attempt, retries timeouts and 5xx with exponential backoff, and pauses a
+/// publisher's postbacks after repeated failures, recording why.
+public sealed class PublisherPostbackSender(
+    NpgsqlDataSource db, IHttpClientFactory http, NetworkCache network, IOptions<PublisherPostbackOptions> options,
+    ILogger<PublisherPostbackSender> log, TimeProvider time) : BackgroundService
+{
+    public const string HttpClientName = "publisher-postbacks";
+    private readonly PublisherPostbackOptions _options = options.Value;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!_options.Enabled) return;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var sent = 0;
+            try { sent = await SendDueAsync(stoppingToken); }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException) { log.LogError(e, "Publisher postback pass failed; retrying"); }
+            if (sent > 0) continue;
+            try { await Task.Delay(_options.PollInterval, stoppingToken); }
+            catch (OperationCanceledException) { break; }
+        }
+    }
+
+    public async Task<int> SendDueAsync(CancellationToken ct = default)
+    {
+        var now = time.GetUtcNow();
+        List<Due> due;
+        await using (var conn = await db.OpenConnectionAsync(ct))
+        {
+            due = (await conn.QueryAsync<Due>("""
+                UPDATE publisher_postbacks p SET locked_until = @lockUntil, attempts = attempts + 1
+                WHERE p.id IN (
+                    SELECT id FROM publisher_postbacks
+                    WHERE state = 'pending' AND next_attempt_at <= @now AND (locked_until IS NULL OR locked_until < @now)
+                    ORDER BY next_attempt_at LIMIT 50
+                    FOR UPDATE SKIP LOCKED)
+                RETURNING p.id, p.publisher_id, p.conversion_id, p.url, p.attempts
+                """, new { now = now.UtcDateTime, lockUntil = (now + _options.Timeout * 2).UtcDateTime })).ToList();
+        }
+        await Task.WhenAll(due.Select(d => DeliverAsync(d, ct)));
+        return due.Count;
+    }
+
+    private async Task DeliverAsync(Due d, CancellationToken ct)
+    {
+        var sw = Stopwatch.StartNew();
+        int? code = null;
+        string? error = null;
+        try
+        {
+            using var response = await http.CreateClient(HttpClientName).GetAsync(d.Url, HttpCompletionOption.ResponseHeadersRead, ct);
+            code = (int)response.StatusCode;
+        }
+        catch (TaskCanceledException) when (!ct.IsCancellationRequested) { error = "timeout"; }
+        catch (HttpRequestException e) { error = e.InnerException?.Message ?? e.Message; }
+        catch (Exception e) when (e is InvalidOperationException or UriFormatException) { error = e.Message; }
+
+        var now = time.GetUtcNow();
+        var delivered = code is >= 200 and < 300;
+        var retryable = !delivered && (code is null or >= 500 or 429) && d.Attempts < _options.MaxAttempts;
+        var state = delivered ? "delivered" : retryable ? "pending" : "failed";
+        var delay = TimeSpan.FromTicks(Math.Min(_options.MaxDelay.Ticks, _options.BaseDelay.Ticks * (1L << Math.Min(d.Attempts - 1, 20))));
+
+        await using var conn = await db.OpenConnectionAsync(CancellationToken.None);
+        await using var tx = await conn.BeginTransactionAsync(CancellationToken.None);
+        await conn.ExecuteAsync("""
+            INSERT INTO publisher_postback_attempts (postback_id, attempted_at, status_code, error, duration_ms)
+            VALUES (@Id, @now, @code, @error, @ms);
+            UPDATE publisher_postbacks SET state = @state, locked_until = NULL, last_status_code = @code, last_error = @error,
+                next_attempt_at = @next, delivered_at = CASE WHEN @delivered THEN @now END
+            WHERE id = @Id;
+            """, new { d.Id, now = now.UtcDateTime, code, error, ms = (int)sw.ElapsedMilliseconds, state, delivered,
+                       next = (now + delay).UtcDateTime }, tx);
+        var failures = await conn.ExecuteScalarAsync<int>(
+            "UPDATE publishers SET postback_failures = CASE WHEN @delivered THEN 0 ELSE postback_failures + 1 END WHERE id = @PublisherId RETURNING postback_failures",
+            new { delivered, d.PublisherId }, tx);
+        var pause = !delivered && failures >= _options.PauseAfterFailures;
+        if (pause)
+            await conn.ExecuteAsync("""
+                UPDATE publishers SET postback_paused_reason = @reason WHERE id = @PublisherId AND postback_paused_reason IS NULL
+                """, new { d.PublisherId, reason = $"Paused at {now:u} after {failures} failed deliveries in a row; last: {(code is { } c ? $"HTTP {c}" : error)}. Saving a postback URL resumes delivery." }, tx);
+        await tx.CommitAsync(CancellationToken.None);
+        if (pause) await network.ChangedAsync();
+
+        if (delivered) log.LogInformation("Publisher postback {PostbackId} for conversion {ConversionId} delivered", d.Id, d.ConversionId);
+        else log.LogWarning("Publisher postback {PostbackId} for conversion {ConversionId} failed (attempt {Attempt}, {Status}); {Next}",
+            d.Id, d.ConversionId, d.Attempts, code?.ToString() ?? error, state == "pending" ? $"retry in {delay}" : "giving up");
+    }
+
+    /// Refuses connections to loopback, private, link-local and similar addresses unless allowed: a
+    /// publisher's postback URL must not become a way into the tracker's own network.
+    public static SocketsHttpHandler CreateHandler(PublisherPostbackOptions options) => new()
+    {
+        AllowAutoRedirect = false,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        ConnectCallback = async (context, ct) =>
+        {
+            var addresses = await Dns.GetHostAddressesAsync(context.DnsEndPoint.Host, ct);
+            var target = addresses.FirstOrDefault(a => options.AllowPrivateAddresses || !IsPrivate(a))
+                ?? throw new HttpRequestException($"{context.DnsEndPoint.Host} resolves only to private addresses; refused");
+            var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                await socket.ConnectAsync(target, context.DnsEndPoint.Port, ct);
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        },
+    };
+
+    internal static bool IsPrivate(IPAddress ip)
+    {
+        if (ip.IsIPv4MappedToIPv6) ip = ip.MapToIPv4();
+        if (IPAddress.IsLoopback(ip) || ip.IsIPv6LinkLocal || ip.IsIPv6SiteLocal || ip.IsIPv6UniqueLocal) return true;
+        if (ip.AddressFamily != AddressFamily.InterNetwork) return ip.Equals(IPAddress.IPv6Any);
+        var b = ip.GetAddressBytes();
+        return b[0] is 10 or 127 or 0 || (b[0] == 172 && b[1] is >= 16 and <= 31) || (b[0] == 192 && b[1] == 168)
+            || (b[0] == 169 && b[1] == 254) || (b[0] == 100 && b[1] is >= 64 and <= 127);
+    }
+
+    private sealed class Due
+    {
+        public long Id { get; init; }
+        public long PublisherId { get; init; }
+        public string ConversionId { get; init; } = "";
+        public string Url { get; init; } = "";
+        public int Attempts { get; init; }
+    }
+}

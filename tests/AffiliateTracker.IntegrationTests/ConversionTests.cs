@@ -1,0 +1,341 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using AffiliateTracker.Conversions;
+using Dapper;
+
+namespace AffiliateTracker.IntegrationTests;
+
+public sealed class ConversionTests(ConversionApp app) : IClassFixture<ConversionApp>
+{
+    private static readonly object[] PercentGoals =
+        [new { code = "sale", name = "Sale", payout_type = "percent", payout = 7.5m, revenue_type = "percent", revenue = 12.5m, once_per_click = false }];
+    private static readonly object PercentGoal = new { goals = PercentGoals };
+
+    [Fact]
+    public async Task Click_then_postback_creates_one_pending_conversion_for_the_right_publisher_with_its_money()
+    {
+        var n = await app.CreateNetworkAsync(offerExtra: new { hold_period_hours = 72 });
+        var token = await app.PostbackTokenAsync(n.AdvertiserId);
+        var click = await app.ClickAndWaitAsync(n);
+
+        var (status, body) = await app.PostbackAsync($"click_id={click}&txid=order-1&token={token}");
+
+        Assert.Equal(200, status);
+        Assert.Equal("created", body["result"]!.GetValue<string>());
+        var row = await app.WaitForConversionAsync(body["conversion_id"]!.GetValue<string>());
+        Assert.Equal((n.PublisherId, n.OfferId, "pending", "s-one", "s-two"), (row.PublisherId, row.OfferId, row.Status, row.Sub1, row.Sub2));
+        Assert.Equal((5.00m, 8.00m), (row.Payout, row.Revenue));
+        Assert.Equal(TimeSpan.FromHours(72), row.HoldUntil - row.CreatedAt);
+        Assert.Empty(row.Flags);
+        Assert.Equal(1, await ConversionApp.CountAsync("SELECT count(*) FROM conversions WHERE click_id = @click", new { click }));
+    }
+
+    [Fact]
+    public async Task Percent_payouts_are_exact_to_the_cent_and_honour_publisher_overrides()
+    {
+        var n = await app.CreateNetworkAsync(offerExtra: PercentGoal);
+        var token = await app.PostbackTokenAsync(n.AdvertiserId);
+        var first = await app.PostbackAsync($"click_id={await app.ClickAndWaitAsync(n)}&txid=p-1&amount=19.99&token={token}");
+        var row = await app.WaitForConversionAsync(first.Body["conversion_id"]!.GetValue<string>());
+        Assert.Equal((19.99m, 1.50m, 2.50m), (row.Amount, row.Payout, row.Revenue)); // 1.49925 → 1.50, 2.49875 → 2.50
+
+        var admin = await app.AdminAsync();
+        await admin.PutAsJsonAsync($"/api/v1/offers/{n.OfferId}/publishers/{n.PublisherId}",
+            new { payout_overrides = new[] { new { goal = "sale", payout_type = "percent", payout = 10m } } });
+        var second = await app.PostbackAsync($"click_id={await app.ClickAndWaitAsync(n)}&txid=p-2&amount=0.05&token={token}");
+        var overridden = await app.WaitForConversionAsync(second.Body["conversion_id"]!.GetValue<string>());
+        Assert.Equal((0.01m, 0.01m), (overridden.Payout, overridden.Revenue)); // 0.005 and 0.00625 round half away from zero
+    }
+
+    [Fact]
+    public async Task Fifty_concurrent_identical_postbacks_make_exactly_one_conversion()
+    {
+        var n = await app.CreateNetworkAsync();
+        var token = await app.PostbackTokenAsync(n.AdvertiserId);
+        var click = await app.ClickAndWaitAsync(n);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => app.PostbackAsync($"click_id={click}&txid=race-1&token={token}")));
+
+        Assert.All(results, r => Assert.Equal(200, r.Status));
+        Assert.Equal(1, results.Count(r => r.Body["result"]!.GetValue<string>() == "created"));
+        Assert.Equal(49, results.Count(r => r.Body["result"]!.GetValue<string>() == "duplicate"));
+        Assert.Single(results.Select(r => r.Body["conversion_id"]!.GetValue<string>()).Distinct());
+        await app.WaitForConversionAsync(results[0].Body["conversion_id"]!.GetValue<string>());
+        await app.FlushAsync();
+        Assert.Equal(1, await ConversionApp.CountAsync("SELECT count(*) FROM conversions WHERE click_id = @click", new { click }));
+    }
+
+    [Fact]
+    public async Task A_later_rejected_postback_rejects_the_conversion_and_the_history_says_who_and_why()
+    {
+        var n = await app.CreateNetworkAsync();
+        var token = await app.PostbackTokenAsync(n.AdvertiserId);
+        var click = await app.ClickAndWaitAsync(n);
+        var id = (await app.PostbackAsync($"click_id={click}&txid=r-1&token={token}")).Body["conversion_id"]!.GetValue<string>();
+
+        var (status, body) = await app.PostbackAsync($"click_id={click}&txid=r-1&status=rejected&reason=order%20cancelled&token={token}");
+        Assert.Equal(200, status);
+        Assert.Equal("updated", body["result"]!.GetValue<string>());
+        await app.WaitForConversionAsync(id, "rejected");
+
+        var again = await app.PostbackAsync($"click_id={click}&txid=r-1&status=approved&token={token}");
+        Assert.Equal((409, "status_locked"), (again.Status, again.Body["error"]!.GetValue<string>()));
+
+        var view = (await (await app.AdminAsync()).GetFromJsonAsync<JsonObject>($"/api/v1/conversions/{id}"))!;
+        var history = view["history"]!.AsArray();
+        Assert.True(history.Count == 2, history.ToJsonString());
+        Assert.True(history[1]!["reason"] is not null && history[1]!["from_status"] is not null, history.ToJsonString());
+        Assert.Equal(("pending", "rejected", $"advertiser:{n.AdvertiserId}", "order cancelled"),
+            (history[1]!["from_status"]!.GetValue<string>(), history[1]!["to_status"]!.GetValue<string>(),
+             history[1]!["actor"]!.GetValue<string>(), history[1]!["reason"]!.GetValue<string>()));
+        Assert.Equal("pending", history[0]!["to_status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task When_the_hold_ends_the_conversion_is_approved_but_a_manual_approval_offer_waits()
+    {
+        var auto = await app.CreateNetworkAsync(offerExtra: new { hold_period_hours = 24 });
+        var manual = await app.CreateNetworkAsync(offerExtra: new { hold_period_hours = 24, manual_approval = true });
+        var autoId = (await app.PostbackAsync($"click_id={await app.ClickAndWaitAsync(auto)}&txid=h-1&token={await app.PostbackTokenAsync(auto.AdvertiserId)}")).Body["conversion_id"]!.GetValue<string>();
+        var manualId = (await app.PostbackAsync($"click_id={await app.ClickAndWaitAsync(manual)}&txid=h-1&token={await app.PostbackTokenAsync(manual.AdvertiserId)}")).Body["conversion_id"]!.GetValue<string>();
+        await app.WaitForConversionAsync(autoId);
+        await app.WaitForConversionAsync(manualId);
+
+        await app.Service<HoldWorker>().ApproveDueAsync();
+        Assert.Equal("pending", (await app.WaitForConversionAsync(autoId)).Status);
+
+        app.Clock.Advance(TimeSpan.FromHours(25));
+        await app.Service<HoldWorker>().ApproveDueAsync();
+
+        Assert.Equal("approved", (await app.WaitForConversionAsync(autoId)).Status);
+        Assert.Equal("pending", (await app.WaitForConversionAsync(manualId)).Status);
+        await using var conn = await TrackerApp.DbAsync();
+        Assert.Equal("system:hold", await conn.ExecuteScalarAsync<string>(
+            "SELECT actor FROM conversion_status_history WHERE conversion_id = @autoId AND to_status = 'approved'", new { autoId }));
+    }
+
+    [Fact]
+    public async Task A_postback_after_the_attribution_window_is_refused_as_click_expired()
+    {
+        var n = await app.CreateNetworkAsync(offerExtra: new { attribution_window_hours = 2 });
+        var token = await app.PostbackTokenAsync(n.AdvertiserId);
+        var click = await app.ClickAndWaitAsync(n);
+        app.Clock.Advance(TimeSpan.FromHours(3));
+
+        var (status, body) = await app.PostbackAsync($"click_id={click}&txid=late-1&token={token}");
+
+        Assert.Equal((410, "click_expired"), (status, body["error"]!.GetValue<string>()));
+        await app.FlushAsync();
+        Assert.Equal(0, await ConversionApp.CountAsync("SELECT count(*) FROM conversions WHERE click_id = @click", new { click }));
+    }
+
+    [Fact]
+    public async Task A_wrong_or_missing_token_is_refused_and_writes_nothing_but_the_log()
+    {
+        var n = await app.CreateNetworkAsync();
+        var other = await app.CreateNetworkAsync();
+        var otherToken = await app.PostbackTokenAsync(other.AdvertiserId);
+        var click = await app.ClickAndWaitAsync(n);
+
+        var wrong = await app.PostbackAsync($"click_id={click}&txid=t-1&token=not-the-token");
+        var foreign = await app.PostbackAsync($"click_id={click}&txid=t-1&token={otherToken}");
+        var missing = await app.PostbackAsync($"click_id={click}&txid=t-1");
+
+        Assert.Equal((403, "bad_token"), (wrong.Status, wrong.Body["error"]!.GetValue<string>()));
+        Assert.Equal((403, "bad_token"), (foreign.Status, foreign.Body["error"]!.GetValue<string>()));
+        Assert.Equal((401, "missing_token"), (missing.Status, missing.Body["error"]!.GetValue<string>()));
+        await app.FlushAsync();
+        Assert.Equal(0, await ConversionApp.CountAsync("SELECT count(*) FROM conversions WHERE click_id = @click", new { click }));
+
+        await app.Service<PostbackLog>().FlushOnceAsync(TimeSpan.FromMinutes(5));
+        var log = (await app.WithKey(await app.IssueKeyAsync("advertiser", advertiserId: n.AdvertiserId))
+            .GetFromJsonAsync<JsonArray>($"/api/v1/postback-log?click_id={click}"))!;
+        Assert.Equal(["bad_token", "bad_token"], log.Select(e => e!["decision"]!.GetValue<string>()));
+        Assert.DoesNotContain("not-the-token", log.ToJsonString());
+    }
+
+    [Fact]
+    public async Task The_pixel_attributes_through_the_click_cookie_and_always_answers_a_gif()
+    {
+        var n = await app.CreateNetworkAsync();
+        var click = await app.ClickAndWaitAsync(n);
+
+        var withCookie = new HttpRequestMessage(HttpMethod.Get, $"/pixel?offer_id={n.OfferId}&txid=px-1");
+        withCookie.Headers.Add("Cookie", $"atc_{n.OfferId}={click}");
+        var hit = await app.Browser().SendAsync(withCookie);
+        var miss = await app.Browser().GetAsync($"/pixel?offer_id={n.OfferId}&txid=px-2");
+
+        foreach (var r in new[] { hit, miss })
+        {
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+            Assert.Equal("image/gif", r.Content.Headers.ContentType!.MediaType);
+            Assert.Equal("GIF89a", System.Text.Encoding.ASCII.GetString((await r.Content.ReadAsByteArrayAsync())[..6]));
+        }
+        await using var conn = await TrackerApp.DbAsync();
+        for (var i = 0; i < 100 && await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM conversions WHERE click_id = @click", new { click }) == 0; i++)
+            await Task.Delay(50);
+        var row = await conn.QuerySingleAsync<ConversionRow>("SELECT * FROM conversions WHERE click_id = @click", new { click });
+        Assert.Equal(("pixel", "t:px-1", n.PublisherId), (row.Via, row.DedupeKey, row.PublisherId));
+        Assert.Equal(0, await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM conversions WHERE txid = 'px-2' AND offer_id = @OfferId", n));
+    }
+
+    [Fact]
+    public async Task Once_per_click_goals_dedupe_on_the_click_and_other_goals_need_a_txid()
+    {
+        var n = await app.CreateNetworkAsync(offerExtra: new
+        {
+            goals = new object[]
+            {
+                new { code = "lead", payout_type = "fixed", payout = 2m, revenue_type = "fixed", revenue = 3m, once_per_click = true },
+                new { code = "sale", payout_type = "fixed", payout = 5m, revenue_type = "fixed", revenue = 8m, once_per_click = false },
+            },
+        });
+        var token = await app.PostbackTokenAsync(n.AdvertiserId);
+        var click = await app.ClickAndWaitAsync(n);
+
+        var first = await app.PostbackAsync($"click_id={click}&goal=lead&token={token}");
+        var second = await app.PostbackAsync($"cid={click}&goal=lead&token={token}");
+        var sale = await app.PostbackAsync($"click_id={click}&goal=sale&token={token}");
+        var unknown = await app.PostbackAsync($"click_id={click}&goal=install&token={token}");
+
+        Assert.Equal(("created", "duplicate"), (first.Body["result"]!.GetValue<string>(), second.Body["result"]!.GetValue<string>()));
+        Assert.Equal((400, "txid_required"), (sale.Status, sale.Body["error"]!.GetValue<string>()));
+        Assert.Equal((422, "unknown_goal"), (unknown.Status, unknown.Body["error"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task Conversions_are_flagged_for_review_and_an_advertiser_postback_cannot_approve_a_flagged_one()
+    {
+        var n = await app.CreateNetworkAsync(offerExtra: new { daily_conversion_cap = 1 });
+        var token = await app.PostbackTokenAsync(n.AdvertiserId);
+
+        // Both clicks first: once the conversion cap is reached, new clicks go to the fallback.
+        var bot = await app.ClickAndWaitAsync(n, "", "Googlebot/2.1");
+        var instant = TrackerApp.ClickIdOf(await app.ClickAsync($"/c/{n.LinkCode}", "Mozilla/5.0 Firefox/130.0 instant"));
+        var tooFast = await app.PostbackAsync($"click_id={instant}&txid=f-1&token={token}");
+        var fromBot = await app.PostbackAsync($"click_id={bot}&txid=f-2&token={token}");
+
+        Assert.Equal("created", tooFast.Body["result"]!.GetValue<string>());
+        var flaggedFast = await app.WaitForConversionAsync(tooFast.Body["conversion_id"]!.GetValue<string>());
+        var flaggedBot = await app.WaitForConversionAsync(fromBot.Body["conversion_id"]!.GetValue<string>());
+        Assert.Contains("too_fast", flaggedFast.Flags);
+        Assert.Contains("bot_click", flaggedBot.Flags);
+        Assert.Contains("over_cap", flaggedBot.Flags); // the second conversion of the day on a cap of one
+
+        var approve = await app.PostbackAsync($"click_id={instant}&txid=f-1&status=approved&token={token}");
+        Assert.Equal((409, "held_for_review"), (approve.Status, approve.Body["error"]!.GetValue<string>()));
+        app.Clock.Advance(TimeSpan.FromDays(31));
+        await app.Service<HoldWorker>().ApproveDueAsync();
+        Assert.Equal("pending", (await app.WaitForConversionAsync(flaggedFast.Id)).Status);
+
+        var admin = await app.AdminAsync();
+        var decided = await admin.PostAsJsonAsync($"/api/v1/conversions/{flaggedFast.Id}/status", new { status = "approved", reason = "reviewed: real order" });
+        Assert.Equal(HttpStatusCode.OK, decided.StatusCode);
+        Assert.Equal("approved", (await app.WaitForConversionAsync(flaggedFast.Id)).Status);
+    }
+
+    [Theory]
+    [InlineData("amount=abc", "invalid_amount")]
+    [InlineData("amount=-1", "invalid_amount")]
+    [InlineData("amount=1e400", "invalid_amount")]
+    [InlineData("amount=NaN", "invalid_amount")]
+    [InlineData("amount=1.23456", "invalid_amount")]
+    [InlineData("status=paid", "invalid_status")]
+    [InlineData("currency=dollars", "invalid_currency")]
+    [InlineData("txid=%01ctl", "invalid_txid")]
+    public async Task Malformed_postbacks_get_a_400_and_write_nothing(string bad, string error)
+    {
+        var n = await app.CreateNetworkAsync();
+        var token = await app.PostbackTokenAsync(n.AdvertiserId);
+        var click = await app.ClickAndWaitAsync(n);
+        var txid = bad.StartsWith("txid=") ? "" : "txid=bad-1&";
+        var (status, body) = await app.PostbackAsync($"click_id={click}&{txid}token={token}&{bad}");
+        Assert.Equal((400, error), (status, body["error"]!.GetValue<string>()));
+        Assert.False(string.IsNullOrEmpty(body["message"]!.GetValue<string>()));
+        await app.FlushAsync();
+        Assert.Equal(0, await ConversionApp.CountAsync("SELECT count(*) FROM conversions WHERE click_id = @click", new { click }));
+    }
+
+    [Theory]
+    [InlineData("click_id=not-a-click&token=x", 400, "invalid_click_id")]
+    [InlineData("click_id=01M7Z5J01FC2K56S1833VFEX3M&token=x", 404, "unknown_click")]
+    [InlineData("token=x", 400, "missing_click_id")]
+    public async Task Unknown_or_malformed_click_ids_get_a_clear_4xx(string query, int status, string error)
+    {
+        var r = await app.PostbackAsync(query);
+        Assert.Equal((status, error), (r.Status, r.Body["error"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task A_postback_in_another_currency_needs_a_configured_rate()
+    {
+        // Rates are network-wide, so this test invents a currency pair no other run uses.
+        string Code(char first) => first + string.Concat(Enumerable.Range(0, 2).Select(_ => (char)('A' + Random.Shared.Next(26))));
+        var (offerCurrency, reported) = (Code('X'), Code('Y'));
+        var n = await app.CreateNetworkAsync(offerExtra: new { currency = offerCurrency, goals = PercentGoals });
+        var token = await app.PostbackTokenAsync(n.AdvertiserId);
+        var click = await app.ClickAndWaitAsync(n);
+        var refused = await app.PostbackAsync($"click_id={click}&txid=fx-1&amount=100&currency={reported}&token={token}");
+        Assert.Equal((422, "currency_mismatch"), (refused.Status, refused.Body["error"]!.GetValue<string>()));
+
+        var admin = await app.AdminAsync();
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync($"/api/v1/currency-rates/{reported}/{offerCurrency}", new { rate = 1.25m })).StatusCode);
+        var accepted = await app.PostbackAsync($"click_id={click}&txid=fx-1&amount=100&currency={reported}&token={token}");
+        var row = await app.WaitForConversionAsync(accepted.Body["conversion_id"]!.GetValue<string>());
+        Assert.Equal((125.00m, offerCurrency, 100m, reported, 9.38m), (row.Amount, row.Currency, row.OriginalAmount, row.OriginalCurrency, row.Payout));
+    }
+
+    [Fact]
+    public async Task A_click_no_longer_in_redis_is_attributed_from_postgresql()
+    {
+        var n = await app.CreateNetworkAsync();
+        var token = await app.PostbackTokenAsync(n.AdvertiserId);
+        var click = await app.ClickAndWaitAsync(n);
+        await TrackerApp.WaitForClickRowAsync(click);
+        await app.Redis.KeyDeleteAsync(app.Service<AffiliateTracker.Storage.RedisKeys>().Click(click));
+
+        var (status, body) = await app.PostbackAsync($"click_id={click}&txid=cold-1&token={token}");
+
+        Assert.Equal((200, "created"), (status, body["result"]!.GetValue<string>()));
+        Assert.Equal(n.PublisherId, (await app.WaitForConversionAsync(body["conversion_id"]!.GetValue<string>())).PublisherId);
+    }
+
+    [Fact]
+    public async Task A_postback_posted_as_a_form_works_like_a_get()
+    {
+        var n = await app.CreateNetworkAsync();
+        var token = await app.PostbackTokenAsync(n.AdvertiserId);
+        var click = await app.ClickAndWaitAsync(n);
+        var r = await app.Browser().PostAsync("/postback", new FormUrlEncodedContent(new Dictionary<string, string>
+            { ["transaction_id"] = click, ["txid"] = "form-1", ["token"] = token }));
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.Equal("created", (await r.Content.ReadFromJsonAsync<JsonObject>())!["result"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Conversions_are_scoped_by_role_and_publishers_never_see_revenue()
+    {
+        var n = await app.CreateNetworkAsync();
+        var other = await app.CreateNetworkAsync();
+        var id = (await app.PostbackAsync($"click_id={await app.ClickAndWaitAsync(n)}&txid=s-1&token={await app.PostbackTokenAsync(n.AdvertiserId)}"))
+            .Body["conversion_id"]!.GetValue<string>();
+        await app.WaitForConversionAsync(id);
+
+        var publisher = app.WithKey(await app.IssueKeyAsync("publisher", publisherId: n.PublisherId));
+        var own = (await publisher.GetFromJsonAsync<JsonArray>("/api/v1/conversions"))!;
+        Assert.Equal([id], own.Select(c => c!["id"]!.GetValue<string>()));
+        Assert.Null(own[0]!["revenue"]);
+        Assert.Equal(5.00m, own[0]!["payout"]!.GetValue<decimal>());
+
+        var stranger = app.WithKey(await app.IssueKeyAsync("advertiser", advertiserId: other.AdvertiserId));
+        Assert.Empty((await stranger.GetFromJsonAsync<JsonArray>("/api/v1/conversions"))!);
+        Assert.Equal(HttpStatusCode.NotFound, (await stranger.GetAsync($"/api/v1/conversions/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await stranger.PostAsJsonAsync($"/api/v1/conversions/{id}/status", new { status = "rejected", reason = "x" })).StatusCode);
+
+        var owner = app.WithKey(await app.IssueKeyAsync("advertiser", advertiserId: n.AdvertiserId));
+        var rejected = await owner.PostAsJsonAsync($"/api/v1/conversions/{id}/status", new { status = "rejected", reason = "chargeback" });
+        Assert.Equal(HttpStatusCode.OK, rejected.StatusCode);
+        Assert.Equal("rejected", (await app.WaitForConversionAsync(id)).Status);
+    }
+}
