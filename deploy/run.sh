@@ -12,5 +12,10 @@ eval "$(deploy/services.sh env)"
 export ConnectionStrings__Redis ConnectionStrings__Postgres
 export Demo__Enabled="$([ "${AT_DEMO:-1}" = 0 ] && echo false || echo true)"
 export Demo__PublicBaseUrl="${AT_PUBLIC_URL:-http://127.0.0.1:$PORT}"
+# The master key signing keys are derived from: made once, kept with the data (set Secrets__MasterKey to bring your own).
+if [ -z "${Secrets__MasterKey:-}" ]; then
+  [ -s .data/master.key ] || (umask 077; head -c 32 /dev/urandom | base64 > .data/master.key)
+  export Secrets__MasterKey="$(cat .data/master.key)"
+fi
 # Logs go to the console as JSON lines; the demo banner is printed once the server is ready.
 exec dotnet run --project src/AffiliateTracker -c Release -- --urls "http://127.0.0.1:$PORT"

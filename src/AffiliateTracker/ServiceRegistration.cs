@@ -58,6 +58,7 @@ public static class ServiceRegistration
     {
         services.Configure<ConversionOptions>(config.GetSection("Conversions"));
         services.AddSingleton<ClickLookup>();
+        services.AddSingleton<PostbackSigning>();
         services.AddSingleton<ConversionRecorder>();
         services.AddSingleton<PostbackHandler>();
         services.AddSingleton<ConversionStore>();

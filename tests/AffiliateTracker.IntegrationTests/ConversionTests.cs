@@ -339,3 +339,57 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
         Assert.Equal("rejected", (await app.WaitForConversionAsync(id)).Status);
     }
 }
+
+public sealed class SignedPostbackTests(ConversionApp app) : IClassFixture<ConversionApp>
+{
+    private static string Sign(string key, string message) =>
+        "sha256=" + Convert.ToHexString(System.Security.Cryptography.HMACSHA256.HashData(
+            System.Text.Encoding.ASCII.GetBytes(key), System.Text.Encoding.UTF8.GetBytes(message))).ToLowerInvariant();
+
+    private async Task<string> SigningKeyAsync(long advertiserId)
+    {
+        var r = await (await app.AdminAsync()).PostAsync($"/api/v1/advertisers/{advertiserId}/signing-key", null);
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        return (await r.Content.ReadFromJsonAsync<JsonObject>())!["signing_key"]!.GetValue<string>();
+    }
+
+    private async Task<(int Status, JsonObject Body)> SignedGet(string query, string signature)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, "/postback?" + query);
+        request.Headers.Add("X-Signature", signature);
+        var r = await app.Browser().SendAsync(request);
+        return ((int)r.StatusCode, (await r.Content.ReadFromJsonAsync<JsonObject>())!);
+    }
+
+    [Fact]
+    public async Task A_postback_signed_with_the_advertisers_key_is_accepted_instead_of_a_token()
+    {
+        var n = await app.CreateNetworkAsync();
+        var key = await SigningKeyAsync(n.AdvertiserId);
+        var query = $"click_id={await app.ClickAndWaitAsync(n)}&txid=signed-1";
+
+        var (status, body) = await SignedGet(query, Sign(key, query));
+
+        Assert.Equal((200, "created"), (status, body["result"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task A_wrong_tampered_or_revoked_signature_is_refused()
+    {
+        var n = await app.CreateNetworkAsync();
+        var old = await SigningKeyAsync(n.AdvertiserId);
+        var current = await SigningKeyAsync(n.AdvertiserId);
+        var query = $"click_id={await app.ClickAndWaitAsync(n)}&txid=signed-2";
+
+        var revoked = await SignedGet(query, Sign(old, query));
+        var tampered = await SignedGet(query + "&amount=999", Sign(current, query));
+        var garbage = await SignedGet(query, "sha256=zz");
+
+        foreach (var r in new[] { revoked, tampered, garbage })
+            Assert.Equal((403, "bad_signature"), (r.Status, r.Body["error"]!.GetValue<string>()));
+        await app.FlushAsync();
+        Assert.Equal(0, await ConversionApp.CountAsync("SELECT count(*) FROM conversions WHERE txid = 'signed-2' AND offer_id = @OfferId", n));
+        var accepted = await SignedGet(query, Sign(current, query));
+        Assert.Equal((200, "created"), (accepted.Status, accepted.Body["result"]!.GetValue<string>()));
+    }
+}

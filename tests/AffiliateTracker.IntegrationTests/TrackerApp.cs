@@ -45,6 +45,7 @@ public class TrackerApp : WebApplicationFactory<Program>
         builder.UseSetting("Clicks:ReclaimAfter", "00:00:03");
         builder.UseSetting("Conversions:ReclaimAfter", "00:00:03");
         builder.UseSetting("Demo:Enabled", "false");
+        builder.UseSetting("Secrets:MasterKey", Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes("integration-tests-master-key-0123456789")));
         // Only the conversion test apps deliver publisher postbacks (to a receiver on loopback).
         builder.UseSetting("PublisherPostbacks:Enabled", "false");
     }

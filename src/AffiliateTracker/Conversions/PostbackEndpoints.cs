@@ -36,8 +36,12 @@ public static class PostbackEndpoints
         Dictionary<string, string> parameters = [];
         try
         {
-            parameters = await PostbackRequest.ReadParametersAsync(http.Request);
-            var request = PostbackRequest.Parse(parameters);
+            (parameters, var signed) = await PostbackRequest.ReadParametersAsync(http.Request);
+            var request = PostbackRequest.Parse(parameters) with
+            {
+                Signature = http.Request.Headers[PostbackSigning.Header].ToString() is { Length: > 0 } sig ? sig : null,
+                Signed = signed,
+            };
             var cookie = via == PostbackHandler.Via.Pixel && request.OfferId is { } offerId ? ClickCookie.Read(http, offerId) : null;
             if (via == PostbackHandler.Via.Pixel && request.OfferId is null)
                 return (PostbackOutcome.Fail(400, "missing_offer_id", "The pixel needs offer_id."), parameters);
@@ -45,7 +49,7 @@ public static class PostbackEndpoints
         }
         catch (PostbackRequest.Invalid e)
         {
-            return (PostbackOutcome.Fail(e.Error == "unsupported_media_type" ? 415 : 400, e.Error, e.Message), parameters);
+            return (PostbackOutcome.Fail(e.Error switch { "unsupported_media_type" => 415, "body_too_large" => 413, _ => 400 }, e.Error, e.Message), parameters);
         }
         catch (Exception e) when (e is RedisException or TimeoutException or Npgsql.NpgsqlException)
         {

@@ -12,7 +12,8 @@ namespace AffiliateTracker.Conversions;
 /// whether it is new, a duplicate, or a status change. Never touches PostgreSQL except to find a click
 /// older than the Redis hot period.
 public sealed class PostbackHandler(
-    NetworkCache network, ClickLookup clicks, ConversionRecorder recorder, IOptions<ConversionOptions> options, TimeProvider time)
+    NetworkCache network, ClickLookup clicks, ConversionRecorder recorder, PostbackSigning signing, IOptions<ConversionOptions> options,
+    TimeProvider time)
 {
     private readonly ConversionOptions _options = options.Value;
 
@@ -24,8 +25,9 @@ public sealed class PostbackHandler(
         byte[]? tokenHash = null;
         if (via == Via.Postback)
         {
-            if (req.Token is null) return PostbackOutcome.Fail(401, "missing_token", "The advertiser's postback token is required (token=...).");
-            tokenHash = ApiKeys.Hash(req.Token);
+            if (req.Token is null && req.Signature is null)
+                return PostbackOutcome.Fail(401, "missing_token", "The advertiser's postback token (token=...) or an X-Signature header is required.");
+            if (req.Token is not null) tokenHash = ApiKeys.Hash(req.Token);
         }
 
         var clickId = via == Via.Pixel ? cookieClickId : req.ClickId;
@@ -50,8 +52,15 @@ public sealed class PostbackHandler(
         if (via == Via.Postback)
         {
             // Constant-time comparison of hashes; the token itself is never stored.
-            if (advertiser.PostbackTokenHash is null || !CryptographicOperations.FixedTimeEquals(tokenHash, advertiser.PostbackTokenHash))
-                return PostbackOutcome.Fail(403, "bad_token", "The token is not this offer's advertiser's postback token.");
+            if (tokenHash is not null)
+            {
+                if (advertiser.PostbackTokenHash is null || !CryptographicOperations.FixedTimeEquals(tokenHash, advertiser.PostbackTokenHash))
+                    return PostbackOutcome.Fail(403, "bad_token", "The token is not this offer's advertiser's postback token.");
+            }
+            else if (!signing.Verify(advertiser.Id, advertiser.SigningKeyVersion, req.Signed, req.Signature!))
+            {
+                return PostbackOutcome.Fail(403, "bad_signature", "The X-Signature is not an HMAC-SHA256 of this request by the advertiser's current signing key.");
+            }
             if (advertiser.PostbackIps.Count > 0 && (remoteIp is null || !advertiser.PostbackIps.Contains(Normalize(remoteIp))))
                 return PostbackOutcome.Fail(403, "ip_not_allowed", "Postbacks for this advertiser are accepted only from its listed addresses.");
         }

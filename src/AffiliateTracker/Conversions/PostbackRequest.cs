@@ -10,6 +10,12 @@ public sealed record PostbackRequest(
     string? ClickId, long? OfferId, string? Goal, decimal? Amount, string? Currency, string? Txid, string? Status,
     string? Token, string? Reason)
 {
+    /// An HMAC signature header and the bytes it signs, when the advertiser signs instead of sending a token.
+    public string? Signature { get; init; }
+    public byte[] Signed { get; init; } = [];
+
+    private const int MaxBody = 64 * 1024;
+
     public static readonly string[] ClickIdNames = ["click_id", "transaction_id", "clickid", "cid", "subid"];
     public const int MaxTxidLength = 128;
 
@@ -19,30 +25,38 @@ public sealed record PostbackRequest(
         public string Error { get; } = error;
     }
 
-    public static async Task<Dictionary<string, string>> ReadParametersAsync(HttpRequest request)
+    /// The parameters (query string first, then a form or JSON body), and the raw bytes a signature covers:
+    /// the query string for GET, the body for POST.
+    public static async Task<(Dictionary<string, string> Values, byte[] Signed)> ReadParametersAsync(HttpRequest request)
     {
         var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (k, v) in request.Query) if (v.Count > 0 && v[0] is { } s) values.TryAdd(k, s);
-        if (HttpMethods.IsPost(request.Method) && request.ContentLength is not 0)
+        var signed = System.Text.Encoding.UTF8.GetBytes(request.QueryString.HasValue ? request.QueryString.Value![1..] : "");
+        if (!HttpMethods.IsPost(request.Method) || request.ContentLength is 0) return (values, signed);
+
+        if (request.ContentLength > MaxBody) throw new Invalid("body_too_large", $"The body may be at most {MaxBody} bytes.");
+        using var buffer = new MemoryStream();
+        await request.Body.CopyToAsync(buffer);
+        if (buffer.Length > MaxBody) throw new Invalid("body_too_large", $"The body may be at most {MaxBody} bytes.");
+        var body = buffer.ToArray();
+        if (request.HasFormContentType)
         {
-            if (request.HasFormContentType)
-            {
-                foreach (var (k, v) in await request.ReadFormAsync()) if (v.Count > 0 && v[0] is { } s) values.TryAdd(k, s);
-            }
-            else if (request.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true)
-            {
-                try
-                {
-                    using var doc = await JsonDocument.ParseAsync(request.Body);
-                    if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new Invalid("invalid_body", "The JSON body must be an object.");
-                    foreach (var p in doc.RootElement.EnumerateObject())
-                        values.TryAdd(p.Name, p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText());
-                }
-                catch (JsonException) { throw new Invalid("invalid_body", "The JSON body is malformed."); }
-            }
-            else throw new Invalid("unsupported_media_type", "Send parameters in the query string, as a form, or as a JSON object.");
+            foreach (var (k, v) in Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(System.Text.Encoding.UTF8.GetString(body)))
+                if (v.Count > 0 && v[0] is { } s) values.TryAdd(k, s);
         }
-        return values;
+        else if (request.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(body);
+                if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new Invalid("invalid_body", "The JSON body must be an object.");
+                foreach (var p in doc.RootElement.EnumerateObject())
+                    values.TryAdd(p.Name, p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText());
+            }
+            catch (JsonException) { throw new Invalid("invalid_body", "The JSON body is malformed."); }
+        }
+        else if (body.Length > 0) throw new Invalid("unsupported_media_type", "Send parameters in the query string, as a form, or as a JSON object.");
+        return (values, body);
     }
 
     public static PostbackRequest Parse(IReadOnlyDictionary<string, string> p)

@@ -99,7 +99,7 @@ public sealed class NetworkCache(NpgsqlDataSource db, ConnectionMultiplexer redi
             access.ToFrozenDictionary(a => (a.OfferId, a.PublisherId),
                 a => new Caps(a.DailyClickCap, a.MonthlyClickCap, a.DailyConversionCap, a.MonthlyConversionCap)),
             advertisers.ToFrozenDictionary(a => a.Id, a => new AdvertiserConfig(a.Id, a.Status, a.PostbackTokenHash,
-                a.PostbackIps.Select(System.Net.IPAddress.Parse).ToFrozenSet())),
+                a.PostbackIps.Select(System.Net.IPAddress.Parse).ToFrozenSet(), a.SigningKeyVersion)),
             overrides.ToFrozenDictionary(o => (o.OfferId, o.PublisherId, o.GoalCode), o => new PayoutOverride(o.PayoutType, o.Payout)),
             rates.ToFrozenDictionary(r => (r.FromCurrency, r.ToCurrency), r => r.Rate));
     }
@@ -118,7 +118,7 @@ public sealed class NetworkCache(NpgsqlDataSource db, ConnectionMultiplexer redi
         FROM offer_access
         """;
 
-    private const string AdvertisersSql = "SELECT id, status, postback_token_hash, array(SELECT host(ip) FROM unnest(postback_ips) ip) AS postback_ips FROM advertisers";
+    private const string AdvertisersSql = "SELECT id, status, postback_token_hash, array(SELECT host(ip) FROM unnest(postback_ips) ip) AS postback_ips, signing_key_version FROM advertisers";
     private const string OverridesSql = "SELECT offer_id, publisher_id, goal_code, payout_type, payout FROM payout_overrides";
     private const string RatesSql = "SELECT from_currency, to_currency, rate FROM currency_rates";
 
@@ -178,6 +178,7 @@ public sealed class NetworkCache(NpgsqlDataSource db, ConnectionMultiplexer redi
         public string Status { get; init; } = "";
         public byte[]? PostbackTokenHash { get; init; }
         public string[] PostbackIps { get; init; } = [];
+        public int SigningKeyVersion { get; init; }
     }
 
     private sealed class OverrideRow

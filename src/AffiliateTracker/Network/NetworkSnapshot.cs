@@ -19,7 +19,7 @@ public sealed record PublisherConfig(long Id, string Status, string? PostbackUrl
     public bool IsActive => Status == "active";
 }
 
-public sealed record AdvertiserConfig(long Id, string Status, byte[]? PostbackTokenHash, FrozenSet<System.Net.IPAddress> PostbackIps)
+public sealed record AdvertiserConfig(long Id, string Status, byte[]? PostbackTokenHash, FrozenSet<System.Net.IPAddress> PostbackIps, int SigningKeyVersion = 0)
 {
     public bool IsActive => Status == "active";
 }
