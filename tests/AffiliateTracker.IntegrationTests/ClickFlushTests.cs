@@ -1,5 +1,6 @@
 using AffiliateTracker.Clicks;
 using AffiliateTracker.Storage;
+using AffiliateTracker.Storage;
 using Dapper;
 
 namespace AffiliateTracker.IntegrationTests;
@@ -69,6 +70,25 @@ public sealed class ClickFlushTests(ManualFlushApp app) : IClassFixture<ManualFl
         await app.Flusher.FlushOnceAsync(reclaimAfter: TimeSpan.Zero);
         Assert.Equal(3, await RowsForLink(n.LinkCode));
         foreach (var id in ids) Assert.NotNull(await TrackerApp.WaitForClickRowAsync(id));
+    }
+
+    [Fact]
+    public async Task An_entry_the_database_refuses_goes_to_the_dead_letter_stream_and_the_rest_are_written()
+    {
+        var n = await app.CreateNetworkAsync();
+        var good = await ClickTimes(n.LinkCode, 2);
+        // A batch PostgreSQL cannot store (a NUL in text), as a client older than the input cleaning could have written.
+        var poisoned = new ClickRecord(Ulid.New(DateTimeOffset.UtcNow), DateTimeOffset.UtcNow, n.OfferId, n.PublisherId, null,
+            "bad\0sub", null, null, null, null, null, null, "Mozilla/5.0", null, null, false);
+        await app.Redis.AddAsync(app.Stream, ClickCodec.EncodeBatch([poisoned with { CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) }]));
+        await ClickTimes(n.LinkCode, 1);
+
+        while (await app.Flusher.FlushOnceAsync(TimeSpan.FromMinutes(1)) > 0) { }
+
+        Assert.Equal(3, await RowsForLink(n.LinkCode));
+        foreach (var id in good) Assert.NotNull(await TrackerApp.WaitForClickRowAsync(id));
+        Assert.Equal(0, (await app.Redis.BacklogAsync(app.Stream)).Length);
+        Assert.Equal(1, (await app.Redis.BacklogAsync(app.Stream + ":dead")).Length);
     }
 
     [Fact]

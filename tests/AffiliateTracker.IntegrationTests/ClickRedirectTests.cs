@@ -176,6 +176,17 @@ public sealed class ClickRedirectTests(TrackerApp app) : IClassFixture<TrackerAp
     }
 
     [Fact]
+    public async Task Control_characters_in_sub_ids_are_dropped_and_the_click_still_lands_in_postgresql()
+    {
+        var n = await app.CreateNetworkAsync();
+        var response = await app.ClickAsync($"/c/{n.LinkCode}?sub1=a%00b%01c&sub2=%ED%A0%80x");
+        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
+        var row = await TrackerApp.WaitForClickRowAsync(TrackerApp.ClickIdOf(response));
+        Assert.Equal("abc", row.Sub1);
+        Assert.EndsWith("x", row.Sub2);
+    }
+
+    [Fact]
     public async Task Click_from_a_country_the_offer_does_not_allow_goes_to_the_fallback()
     {
         var n = await app.CreateNetworkAsync(fallbackUrl: "https://fallback.example/geo", offerExtra: new { allowed_countries = new[] { "US", "CA" } });

@@ -176,8 +176,24 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
         for (var i = 0; i < 100 && await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM conversions WHERE click_id = @click", new { click }) == 0; i++)
             await Task.Delay(50);
         var row = await conn.QuerySingleAsync<ConversionRow>("SELECT * FROM conversions WHERE click_id = @click", new { click });
-        Assert.Equal(("pixel", "t:px-1", n.PublisherId), (row.Via, row.DedupeKey, row.PublisherId));
+        Assert.Equal(("pixel", "px-1", $"c:{click}", n.PublisherId), (row.Via, row.Txid, row.DedupeKey, row.PublisherId));
         Assert.Equal(0, await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM conversions WHERE txid = 'px-2' AND offer_id = @OfferId", n));
+    }
+
+    [Fact]
+    public async Task The_pixel_cannot_change_a_conversions_status()
+    {
+        var n = await app.CreateNetworkAsync();
+        var click = await app.ClickAndWaitAsync(n);
+        var id = (await app.PostbackAsync($"click_id={click}&txid=px-s&token={await app.PostbackTokenAsync(n.AdvertiserId)}"))
+            .Body["conversion_id"]!.GetValue<string>();
+
+        var pixel = new HttpRequestMessage(HttpMethod.Get, $"/pixel?offer_id={n.OfferId}&txid=px-s&status=rejected");
+        pixel.Headers.Add("Cookie", $"atc_{n.OfferId}={click}");
+        await app.Browser().SendAsync(pixel);
+        await app.FlushAsync();
+
+        Assert.Equal("pending", (await app.WaitForConversionAsync(id)).Status);
     }
 
     [Fact]
@@ -195,7 +211,7 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
         var click = await app.ClickAndWaitAsync(n);
 
         var first = await app.PostbackAsync($"click_id={click}&goal=lead&token={token}");
-        var second = await app.PostbackAsync($"cid={click}&goal=lead&token={token}");
+        var second = await app.PostbackAsync($"cid={click}&goal=lead&txid=another-order&token={token}");
         var sale = await app.PostbackAsync($"click_id={click}&goal=sale&token={token}");
         var unknown = await app.PostbackAsync($"click_id={click}&goal=install&token={token}");
 
@@ -223,6 +239,8 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
         Assert.Contains("bot_click", flaggedBot.Flags);
         Assert.Contains("over_cap", flaggedBot.Flags); // the second conversion of the day on a cap of one
 
+        var again = await app.PostbackAsync($"click_id={instant}&txid=f-1&token={token}");
+        Assert.Equal(("duplicate", "pending"), (again.Body["result"]!.GetValue<string>(), again.Body["status"]!.GetValue<string>()));
         var approve = await app.PostbackAsync($"click_id={instant}&txid=f-1&status=approved&token={token}");
         Assert.Equal((409, "held_for_review"), (approve.Status, approve.Body["error"]!.GetValue<string>()));
         app.Clock.Advance(TimeSpan.FromDays(31));

@@ -21,6 +21,10 @@ public static class ClickStatsApi
     {
         api.MapGet("/stats/clicks", async (Caller caller, NpgsqlDataSource db, TimeProvider time, DateTime? from, DateTime? to, long? offerId) =>
         {
+            var earliest = new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+            var latest = new DateTime(2100, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+            if (from is { } f && (f < earliest || f > latest)) throw ApiException.Invalid("from", "must be between 2000 and 2100");
+            if (to is { } t && (t < earliest || t > latest)) throw ApiException.Invalid("to", "must be between 2000 and 2100");
             var until = (to ?? time.GetUtcNow().UtcDateTime.AddDays(1)).ToUniversalTime();
             var since = (from ?? until.AddDays(-30)).ToUniversalTime();
             if (since >= until) throw ApiException.Invalid("from", "must be before to");

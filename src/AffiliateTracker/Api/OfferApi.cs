@@ -152,7 +152,7 @@ public static class OfferApi
                 dailyConv = Validate.Cap(body.DailyConversionCap, "daily_conversion_cap"),
                 monthlyConv = Validate.Cap(body.MonthlyConversionCap, "monthly_conversion_cap"),
             };
-            var overrides = (body.PayoutOverrides ?? []).Select(p => (
+            var overrides = (body.PayoutOverrides ?? []).Select(p => p ?? throw ApiException.Invalid("payout_overrides", "must hold objects")).Select(p => (
                 Goal: Validate.GoalCode(p.Goal, "payout_overrides.goal"),
                 Type: Validate.OneOf(p.PayoutType, "payout_overrides.payout_type", "fixed", "percent"),
                 Payout: PayoutAmount(p.PayoutType!, p.Payout, "payout_overrides.payout"))).ToList();

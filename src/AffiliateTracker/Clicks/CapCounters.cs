@@ -54,7 +54,7 @@ public sealed class CapCounters(ConnectionMultiplexer redis, RedisKeys keys, Net
         while (!stoppingToken.IsCancellationRequested)
         {
             try { await RefreshAsync(); }
-            catch (Exception e) when (e is RedisException or TimeoutException) { log.LogDebug(e, "Cap counter refresh failed"); }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested) { log.LogDebug(e, "Cap counter refresh failed"); }
             try { await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken); }
             catch (OperationCanceledException) { break; }
         }

@@ -92,14 +92,14 @@ public static class ClickEndpoints
     private static string? Param(IQueryCollection q, string name, out string? value)
     {
         var v = q[name];
-        value = v.Count == 0 || string.IsNullOrEmpty(v[0]) ? null : v[0];
+        value = v.Count == 0 || string.IsNullOrEmpty(v[0]) ? null : InputText.Clean(v[0]);
         return value is { Length: > MaxParamLength } ? name : null;
     }
 
     private static bool TryId(StringValues v, out long id) =>
         long.TryParse(v.ToString(), System.Globalization.NumberStyles.None, null, out id) && id > 0;
 
-    private static string? Truncate(string s, int max) => s.Length == 0 ? null : s.Length <= max ? s : s[..max];
+    private static string? Truncate(string s, int max) => s.Length == 0 ? null : InputText.Clean(s.Length <= max ? s : s[..max]);
 
     // Cloudflare's header when the tracker sits behind it; XX and T1 (Tor) mean unknown.
     private static string? Country(StringValues v)

@@ -28,7 +28,8 @@ public sealed class ClickRecorder : BackgroundService
         _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(_options.MaxBuffered)
         {
             SingleReader = true,
-            FullMode = BoundedChannelFullMode.DropWrite,
+            // With Wait, TryWrite answers false when full (DropWrite would drop silently and answer true).
+            FullMode = BoundedChannelFullMode.Wait,
         });
     }
 
@@ -75,7 +76,7 @@ public sealed class ClickRecorder : BackgroundService
                     failures = 0;
                     break;
                 }
-                catch (Exception e) when (e is RedisException or TimeoutException)
+                catch (Exception e)
                 {
                     // The redirects have already answered (or will, at their timeout); keep the clicks.
                     foreach (var p in batch) p.Done.TrySetResult(false);

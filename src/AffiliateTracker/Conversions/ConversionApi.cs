@@ -75,7 +75,7 @@ public static class ConversionApi
                 throw before.Flags.Length > 0 && to == ConversionStatus.Approved && before.Status == ConversionStatus.Pending
                     ? new ApiException(409, "held_for_review", "Conversion is flagged for review; only an admin may approve it.")
                     : new ApiException(409, "status_locked", $"Conversion is {before.Status}; it cannot become {to}.");
-            await recorder.RememberStatusAsync(before.OfferId, before.Goal, before.DedupeKey, id, to);
+            await recorder.RememberStatusAsync(before.OfferId, before.Goal, before.DedupeKey, id, before.Status, to, reviewed: caller.IsAdmin);
             return Results.Ok(Redact(await Find(conn, caller, id), caller));
         });
     }

@@ -14,8 +14,10 @@ public sealed record ConversionCreated(
     string[] Flags, string Via, DateTimeOffset CreatedAt, DateTimeOffset HoldUntil, DateTimeOffset StatusChangedAt,
     string Actor, string? Reason);
 
-/// A status change reported by an advertiser's postback; the conversion id comes from Redis (the "id" field).
-public sealed record ConversionStatusChanged(Guid EventId, string To, string Actor, string? Reason, DateTimeOffset At);
+/// A status change; the conversion id comes from Redis (the stream entry's "id" field). Offer, goal and
+/// dedupe key find the conversion when that id is not the one PostgreSQL kept.
+public sealed record ConversionStatusChanged(Guid EventId, string To, string Actor, string? Reason, DateTimeOffset At,
+    long? OfferId = null, string? Goal = null, string? DedupeKey = null);
 
 public static class ConversionJson
 {

@@ -6,13 +6,14 @@ namespace AffiliateTracker.Conversions;
 /// Moves conversion events from the Redis streams to PostgreSQL, like the click flusher: read (taking
 /// over a dead flusher's entries), apply idempotently in one transaction, then acknowledge.
 public sealed class ConversionFlusher(
-    RedisKeys keys, StreamConsumer consumer, ConversionStore store, IOptions<ConversionOptions> options,
+    RedisKeys keys, StreamConsumer consumer, ConversionStore store, ConversionRecorder recorder, IOptions<ConversionOptions> options,
     ILogger<ConversionFlusher> log, TimeProvider time) : BackgroundService
 {
     private readonly ConversionOptions _options = options.Value;
 
-    // A status change whose conversion never arrives (its creation lost to a dedupe conflict) is given up after this.
-    private static readonly TimeSpan GiveUpOnMissing = TimeSpan.FromMinutes(10);
+    // A status change whose conversion has not reached PostgreSQL a day after it was reported goes to the
+    // dead-letter stream for a human: by then its creation is not merely delayed by an outage.
+    private static readonly TimeSpan GiveUpOnMissing = TimeSpan.FromDays(1);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => _options.FlusherEnabled
         ? StreamConsumer.RunLoopAsync(() => FlushOnceAsync(_options.ReclaimAfter), _options.FlushIdleDelay, log, "Conversion flush", stoppingToken)
@@ -54,14 +55,17 @@ public sealed class ConversionFlusher(
                     done.Add(e.Id);
                 }
 
-                var missing = (await store.ApplyAsync(creates, changes.Select(c => c.Change).ToList(), time.GetUtcNow())).ToHashSet();
+                var result = await store.ApplyAsync(creates, changes.Select(c => c.Change).ToList(), time.GetUtcNow());
+                foreach (var k in result.Conflicts)
+                    await recorder.RepointAsync(k.Create.OfferId, k.Create.Goal, k.Create.DedupeKey, k.KeptId, k.KeptStatus);
+                var missing = result.Missing.ToHashSet();
                 foreach (var (entryId, change) in changes)
                 {
                     if (!missing.Contains(change)) { done.Add(entryId); continue; }
                     if (time.GetUtcNow() - change.Event.At > GiveUpOnMissing)
                     {
-                        log.LogError("Status change {EventId} to {Status} for conversion {ConversionId} dropped: the conversion never reached PostgreSQL",
-                            change.Event.EventId, change.Event.To, change.ConversionId);
+                        await consumer.DeadLetterAsync(keys.ConversionStream(shard), entries.First(e => e.Id == entryId),
+                            $"conversion {change.ConversionId} never reached PostgreSQL");
                         done.Add(entryId);
                     }
                     // Otherwise left unacknowledged: taken over and tried again after ReclaimAfter.

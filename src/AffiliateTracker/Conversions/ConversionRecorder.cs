@@ -7,7 +7,7 @@ namespace AffiliateTracker.Conversions;
 /// The Redis side of a conversion. Each script touches only keys of the offer's shard slot, so dedupe,
 /// cap counting and the append to the stream happen atomically: a postback answered 200 is in the stream
 /// (Redis AOF) exactly once, however many identical postbacks race.
-public sealed class ConversionRecorder(ConnectionMultiplexer redis, RedisKeys keys)
+public sealed class ConversionRecorder(ConnectionMultiplexer redis, RedisKeys keys, ILogger<ConversionRecorder> log)
 {
     public sealed record Created(bool IsNew, string ConversionId, string Status, string[] Flags);
     public enum ChangeResult { NotFound, Unchanged, Changed, NotAllowed, HeldForReview }
@@ -17,7 +17,10 @@ public sealed class ConversionRecorder(ConnectionMultiplexer redis, RedisKeys ke
     //       '1' when already flagged. The record is "id|status", plus "|review" while a flag waits for an admin.
     private const string CreateScript = """
         local existing = redis.call('GET', KEYS[1])
-        if existing then return {0, existing} end
+        if existing then
+          local id, current = string.match(existing, '^([^|]*)|([^|]*)')
+          return {0, id .. '|' .. current}
+        end
         local flags = {}
         local over = false
         for i = 3, 6 do
@@ -95,11 +98,48 @@ public sealed class ConversionRecorder(ConnectionMultiplexer redis, RedisKeys ke
         return (code switch { 0 => ChangeResult.Unchanged, 1 => ChangeResult.Changed, 3 => ChangeResult.HeldForReview, _ => ChangeResult.NotAllowed }, id, status);
     }
 
+    // KEYS: dedupe. ARGV: id, expected current status ('' = any), new status, keep review mark ('1'/'0')
+    private const string RememberScript = """
+        local existing = redis.call('GET', KEYS[1])
+        if not existing then return 0 end
+        local id, current, review = string.match(existing, '^([^|]*)|([^|]*)(.*)$')
+        if id ~= ARGV[1] or (ARGV[2] ~= '' and current ~= ARGV[2]) then return 0 end
+        if ARGV[4] ~= '1' then review = '' end
+        redis.call('SET', KEYS[1], id .. '|' .. ARGV[3] .. review, 'KEEPTTL')
+        return 1
+        """;
+
     /// After an admin, the advertiser through the API, or the hold worker changed a status in PostgreSQL:
-    /// keep the dedupe record's status in step, so a later postback is answered against the truth
-    /// (a human has now decided, so any review mark goes).
-    public Task RememberStatusAsync(long offerId, string goal, string dedupeKey, string conversionId, string status) =>
-        redis.GetDatabase().ExecuteAsync("SET", (RedisKey)keys.ConversionDedupe(offerId, goal, dedupeKey), $"{conversionId}|{status}", "XX", "KEEPTTL");
+    /// keep the dedupe record in step, so a later postback is answered against the truth. Compare-and-set:
+    /// it changes only the record of this conversion, and only from the status the change started from
+    /// (a newer change already in Redis wins). A human decision clears the review mark. Best effort: the
+    /// status in PostgreSQL is the record, and a Redis outage must not fail the change.
+    public async Task RememberStatusAsync(long offerId, string goal, string dedupeKey, string conversionId, string from, string to, bool reviewed)
+    {
+        try
+        {
+            await redis.GetDatabase().ScriptEvaluateAsync(RememberScript, [keys.ConversionDedupe(offerId, goal, dedupeKey)],
+                [conversionId, from, to, reviewed ? "0" : "1"]);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            log.LogWarning(e, "Conversion {ConversionId} is {Status} in PostgreSQL; its Redis record was not updated", conversionId, to);
+        }
+    }
+
+    /// When PostgreSQL already held this conversion under another id (the Redis record was lost and made
+    /// again), point the record at the id PostgreSQL kept, so later status postbacks reach it.
+    public async Task RepointAsync(long offerId, string goal, string dedupeKey, string conversionId, string status)
+    {
+        try
+        {
+            await redis.GetDatabase().ExecuteAsync("SET", (RedisKey)keys.ConversionDedupe(offerId, goal, dedupeKey), $"{conversionId}|{status}", "XX", "KEEPTTL");
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            log.LogWarning(e, "Redis record of conversion {ConversionId} not re-pointed", conversionId);
+        }
+    }
 
     private static (string Id, string Status) Split(string value)
     {

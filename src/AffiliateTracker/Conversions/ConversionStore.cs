@@ -13,11 +13,15 @@ namespace AffiliateTracker.Conversions;
 public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
 {
     public sealed record Change(string ConversionId, ConversionStatusChanged Event);
+    public sealed record Kept(ConversionCreated Create, string KeptId, string KeptStatus);
+    public sealed record Result(List<Change> Missing, List<Kept> Conflicts);
 
     /// Applies a batch in one transaction. Returns the changes whose conversion is not in PostgreSQL yet
-    /// (its creation is still on its way); the caller leaves those for a later pass.
-    public async Task<List<Change>> ApplyAsync(IReadOnlyList<ConversionCreated> creates, IReadOnlyList<Change> changes, DateTimeOffset now)
+    /// (its creation is still on its way; the caller leaves those for a later pass), and the creations
+    /// PostgreSQL already held under another id.
+    public async Task<Result> ApplyAsync(IReadOnlyList<ConversionCreated> creates, IReadOnlyList<Change> changes, DateTimeOffset now)
     {
+        var conflicts = new List<Kept>();
         await using var conn = await db.OpenConnectionAsync();
         await using var tx = await conn.BeginTransactionAsync();
         var snapshot = network.Current;
@@ -31,21 +35,32 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
             await PublisherPostbackQueue.EnqueueAsync(conn, tx, snapshot,
                 creates.Where(c => inserted.Contains(c.Id)).Select(c => (c.EventId, ConversionRow.From(c))), now);
 
-            // Already there (a redelivery, or a dedupe record that expired from Redis): a status it carries is a change.
-            foreach (var c in creates.Where(c => !inserted.Contains(c.Id) && c.Status != ConversionStatus.Pending))
+            // Already there under another id (its Redis record was lost and made again): a status it carries is a
+            // change, and Redis must learn the id PostgreSQL kept. (Under the same id it is a redelivery: nothing to do.)
+            foreach (var c in creates.Where(c => !inserted.Contains(c.Id)))
             {
-                var existing = await conn.QuerySingleOrDefaultAsync<string>(
-                    "SELECT id FROM conversions WHERE offer_id = @OfferId AND goal = @Goal AND dedupe_key = @DedupeKey", c, tx);
-                if (existing is not null && existing != c.Id)
-                    pending.Add(new Change(existing, new ConversionStatusChanged(c.EventId, c.Status, c.Actor, c.Reason, c.CreatedAt)));
+                var k = await conn.QuerySingleOrDefaultAsync<ConversionRow>(
+                    "SELECT * FROM conversions WHERE offer_id = @OfferId AND goal = @Goal AND dedupe_key = @DedupeKey", c, tx);
+                if (k is null || k.Id == c.Id) continue;
+                conflicts.Add(new Kept(c, k.Id, k.Status));
+                if (c.Status != ConversionStatus.Pending)
+                    pending.Add(new Change(k.Id, new ConversionStatusChanged(c.EventId, c.Status, c.Actor, c.Reason, c.CreatedAt)));
             }
         }
 
         var missing = new List<Change>();
         foreach (var change in pending)
-            if (await ApplyChangeAsync(conn, tx, snapshot, change.ConversionId, change.Event, now) is Applied.Missing) missing.Add(change);
+        {
+            var id = change.ConversionId;
+            // The id Redis gave may not be the one PostgreSQL kept; the dedupe key finds the conversion either way.
+            if (change.Event.OfferId is { } offerId && await conn.QuerySingleOrDefaultAsync<string>(
+                    "SELECT id FROM conversions WHERE offer_id = @offerId AND goal = @goal AND dedupe_key = @key",
+                    new { offerId, goal = change.Event.Goal, key = change.Event.DedupeKey }, tx) is { } kept)
+                id = kept;
+            if (await ApplyChangeAsync(conn, tx, snapshot, id, change.Event, now) is Applied.Missing) missing.Add(change);
+        }
         await tx.CommitAsync();
-        return missing;
+        return new Result(missing, conflicts);
     }
 
     public enum Applied { Changed, NoChange, Missing }

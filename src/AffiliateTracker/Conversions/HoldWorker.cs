@@ -22,8 +22,9 @@ public sealed class HoldWorker(
             {
                 while (await ApproveDueAsync() == BatchSize) { }
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
+                // A worker never takes the server down; redirects and postbacks go on.
                 log.LogError(e, "Hold release pass failed; retrying");
             }
             try { await Task.Delay(options.Value.HoldCheckInterval, stoppingToken); }
@@ -60,7 +61,7 @@ public sealed class HoldWorker(
         await tx.CommitAsync();
 
         foreach (var c in approved)
-            await recorder.RememberStatusAsync(c.OfferId, c.Goal, c.DedupeKey, c.Id, c.Status);
+            await recorder.RememberStatusAsync(c.OfferId, c.Goal, c.DedupeKey, c.Id, ConversionStatus.Pending, c.Status, reviewed: false);
         if (approved.Count > 0) log.LogInformation("Approved {Count} conversions whose hold ended", approved.Count);
         return approved.Count;
     }

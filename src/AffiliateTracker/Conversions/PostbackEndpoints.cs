@@ -1,4 +1,5 @@
 using AffiliateTracker.Clicks;
+using AffiliateTracker.Http;
 using StackExchange.Redis;
 
 namespace AffiliateTracker.Conversions;
@@ -37,8 +38,11 @@ public static class PostbackEndpoints
         try
         {
             (parameters, var signed) = await PostbackRequest.ReadParametersAsync(http.Request);
-            var request = PostbackRequest.Parse(parameters) with
+            var parsed = PostbackRequest.Parse(parameters);
+            var request = parsed with
             {
+                // Only the advertiser's server changes statuses; a browser pixel only reports conversions.
+                Status = via == PostbackHandler.Via.Pixel ? null : parsed.Status,
                 Signature = http.Request.Headers[PostbackSigning.Header].ToString() is { Length: > 0 } sig ? sig : null,
                 Signed = signed,
             };
@@ -61,9 +65,9 @@ public static class PostbackEndpoints
 
     private static PostbackLogEntry Entry(PostbackOutcome o, PostbackHandler.Via via, Dictionary<string, string> query, HttpContext http, TimeProvider time) =>
         new(Guid.NewGuid(), time.GetUtcNow(), via == PostbackHandler.Via.Pixel ? "pixel" : "postback", o.AdvertiserId, o.OfferId,
-            o.ClickId ?? Limit(PostbackRequest.ClickIdNames.Select(n => query.GetValueOrDefault(n)).FirstOrDefault(v => v is not null), 64),
-            Limit(query.GetValueOrDefault("txid"), PostbackRequest.MaxTxidLength), Limit(query.GetValueOrDefault("goal"), 50),
-            o.Decision, o.HttpStatus, o.Message, o.ConversionId, http.Connection.RemoteIpAddress?.ToString(), PostbackLog.Sanitize(query));
+            InputText.Clean(o.ClickId ?? Limit(PostbackRequest.ClickIdNames.Select(n => query.GetValueOrDefault(n)).FirstOrDefault(v => v is not null), 64)),
+            InputText.Clean(Limit(query.GetValueOrDefault("txid"), PostbackRequest.MaxTxidLength)), InputText.Clean(Limit(query.GetValueOrDefault("goal"), 50)),
+            o.Decision, o.HttpStatus, o.Message, o.ConversionId, http.Connection.RemoteIpAddress?.ToString(), InputText.Clean(PostbackLog.Sanitize(query)));
 
     // Over-long values were refused anyway; the log keeps them in the sanitized query, not in indexed columns.
     private static string? Limit(string? value, int max) => value is { } v && v.Length <= max ? v : null;

@@ -74,9 +74,11 @@ public sealed class PostbackHandler(
         if (!offer.Goals.TryGetValue(goalCode, out var goal))
             return PostbackOutcome.Fail(422, "unknown_goal", $"The offer has no goal '{goalCode}'.");
 
+        // A once-per-click goal (a lead) is one conversion per click whatever txid comes with it; other goals
+        // are one conversion per txid.
         string dedupeKey;
-        if (req.Txid is not null) dedupeKey = "t:" + req.Txid;
-        else if (goal.OncePerClick) dedupeKey = "c:" + click.ClickId;
+        if (goal.OncePerClick) dedupeKey = "c:" + click.ClickId;
+        else if (req.Txid is not null) dedupeKey = "t:" + req.Txid;
         else return PostbackOutcome.Fail(400, "txid_required", $"Goal '{goal.Code}' may convert more than once per click, so each conversion needs its txid.");
 
         var now = time.UtcNowForStorage();
@@ -85,7 +87,8 @@ public sealed class PostbackHandler(
         // A status for a conversion we already have is a status change.
         if (req.Status is ConversionStatus.Approved or ConversionStatus.Rejected)
         {
-            var change = new ConversionStatusChanged(Guid.NewGuid(), req.Status, actor, req.Reason ?? $"{req.Status} by {via.ToString().ToLowerInvariant()}", now);
+            var change = new ConversionStatusChanged(Guid.NewGuid(), req.Status, actor, req.Reason ?? $"{req.Status} by {via.ToString().ToLowerInvariant()}", now,
+                offer.Id, goal.Code, dedupeKey);
             var (result, id, status) = await recorder.ChangeStatusAsync(offer.Id, goal.Code, dedupeKey, change);
             switch (result)
             {
@@ -110,6 +113,8 @@ public sealed class PostbackHandler(
                 return PostbackOutcome.Fail(422, "currency_mismatch", $"The offer is paid in {offer.Currency} and no {currency}→{offer.Currency} rate is configured.");
             (originalAmount, originalCurrency) = (saleAmount, currency);
             saleAmount = saleAmount is { } a ? Math.Round(a * rate, 4, MidpointRounding.AwayFromZero) : null;
+            if (saleAmount > MaxAmount)
+                return PostbackOutcome.Fail(400, "invalid_amount", $"amount converted to {offer.Currency} exceeds {MaxAmount}.");
         }
 
         var payoutRule = snapshot.Override(offer.Id, click.PublisherId, goal.Code) is { } o ? (o.PayoutType, o.Payout) : (goal.PayoutType, goal.Payout);
@@ -137,6 +142,9 @@ public sealed class PostbackHandler(
                 ? $"Conversion recorded and held for review ({string.Join(", ", flags.Concat(r.Flags))})." : "Conversion recorded.", r.ConversionId, r.Status)
             : new PostbackOutcome(200, "duplicate", "This conversion was already recorded.", r.ConversionId, r.Status);
     }
+
+    // Keeps every stored amount, payout and revenue inside numeric(18,4).
+    private const decimal MaxAmount = 1_000_000_000_000m;
 
     private static IPAddress Normalize(IPAddress ip) => ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip;
 }

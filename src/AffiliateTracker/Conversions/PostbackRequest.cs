@@ -31,7 +31,8 @@ public sealed record PostbackRequest(
     {
         var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (k, v) in request.Query) if (v.Count > 0 && v[0] is { } s) values.TryAdd(k, s);
-        var signed = System.Text.Encoding.UTF8.GetBytes(request.QueryString.HasValue ? request.QueryString.Value![1..] : "");
+        var query = request.QueryString.HasValue ? request.QueryString.Value![1..] : "";
+        var signed = System.Text.Encoding.UTF8.GetBytes(query);
         if (!HttpMethods.IsPost(request.Method) || request.ContentLength is 0) return (values, signed);
 
         if (request.ContentLength > MaxBody) throw new Invalid("body_too_large", $"The body may be at most {MaxBody} bytes.");
@@ -56,7 +57,8 @@ public sealed record PostbackRequest(
             catch (JsonException) { throw new Invalid("invalid_body", "The JSON body is malformed."); }
         }
         else if (body.Length > 0) throw new Invalid("unsupported_media_type", "Send parameters in the query string, as a form, or as a JSON object.");
-        return (values, body);
+        // A signed POST covers its query string and its body, so neither can be swapped under the signature.
+        return (values, [.. System.Text.Encoding.UTF8.GetBytes(query + "\n"), .. body]);
     }
 
     public static PostbackRequest Parse(IReadOnlyDictionary<string, string> p)
@@ -88,15 +90,16 @@ public sealed record PostbackRequest(
         if (currency is not null && (currency.Length != 3 || !currency.All(char.IsAsciiLetterUpper)))
             throw new Invalid("invalid_currency", "currency must be a three-letter ISO 4217 code such as USD.");
 
+        // The advertiser's order id must match exactly later, so it is refused rather than cleaned.
         var txid = Get("txid") ?? Get("adv_sub") ?? Get("order_id");
-        if (txid is not null && (txid.Length > MaxTxidLength || txid.Any(char.IsControl)))
+        if (txid is not null && (txid.Length > MaxTxidLength || txid.Any(char.IsControl) || AffiliateTracker.Http.InputText.Clean(txid) != txid))
             throw new Invalid("invalid_txid", $"txid must be at most {MaxTxidLength} printable characters.");
 
         var status = Get("status")?.ToLowerInvariant();
         if (status is not null && !ConversionStatus.IsKnown(status))
             throw new Invalid("invalid_status", "status must be approved, rejected or pending (or left out).");
 
-        var reason = Get("reason") ?? Get("comment");
+        var reason = AffiliateTracker.Http.InputText.Clean(Get("reason") ?? Get("comment"));
         if (reason is { Length: > 500 }) reason = reason[..500];
 
         return new PostbackRequest(clickId, offerId, goal, amount, currency, txid, status, Get("token") ?? Get("security_token"), reason);

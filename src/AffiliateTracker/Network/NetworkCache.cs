@@ -64,7 +64,7 @@ public sealed class NetworkCache(NpgsqlDataSource db, ConnectionMultiplexer redi
         {
             await ReloadAsync(ct);
         }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        catch (Exception e) when (!ct.IsCancellationRequested)
         {
             // Keep serving the last good snapshot; PostgreSQL being down must not stop redirects.
             log.LogWarning(e, "Network configuration reload failed; serving the previous snapshot");

@@ -25,7 +25,7 @@ public sealed class PublisherPostbackSender(
         {
             var sent = 0;
             try { sent = await SendDueAsync(stoppingToken); }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException) { log.LogError(e, "Publisher postback pass failed; retrying"); }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested) { log.LogError(e, "Publisher postback pass failed; retrying"); }
             if (sent > 0) continue;
             try { await Task.Delay(_options.PollInterval, stoppingToken); }
             catch (OperationCanceledException) { break; }

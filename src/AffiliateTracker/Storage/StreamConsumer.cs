@@ -20,10 +20,43 @@ public sealed class StreamConsumer(ConnectionMultiplexer redis, ILogger<StreamCo
         if (entries.Count > 0) log.LogWarning("Took over {Count} unacknowledged entries of {Stream}", entries.Count, stream);
         entries.AddRange(await db.ReadGroupAsync(stream, RedisKeys.FlusherGroup, Name, count));
         if (entries.Count == 0) return 0;
-        var done = await process(entries);
+        IReadOnlyCollection<string> done;
+        try
+        {
+            done = await process(entries);
+        }
+        catch (Exception e) when (IsBadData(e))
+        {
+            // One entry the database refuses must not hold up the stream: find it by trying the entries
+            // one at a time, and move it to the dead-letter stream for a human.
+            var ok = new List<string>();
+            foreach (var entry in entries)
+            {
+                try { ok.AddRange(await process([entry])); }
+                catch (Exception one) when (IsBadData(one))
+                {
+                    await DeadLetterAsync(stream, entry, one.Message);
+                    ok.Add(entry.Id);
+                }
+            }
+            done = ok;
+        }
         if (done.Count > 0) await db.AckAndDeleteAsync(stream, RedisKeys.FlusherGroup, done.ToList());
         return entries.Count;
     }
+
+    /// Keeps an entry that cannot be applied, with the reason, in "{stream}:dead" (same slot) and logs it.
+    public async Task DeadLetterAsync(string stream, RedisStreams.Entry entry, string reason)
+    {
+        var args = new List<object> { (RedisKey)(stream + ":dead"), "*", "entry", entry.Id, "reason", reason };
+        foreach (var (k, v) in entry.Fields) { args.Add(k); args.Add(v); }
+        await redis.GetDatabase().ExecuteAsync("XADD", args.ToArray());
+        log.LogError("Stream entry {EntryId} of {Stream} moved to the dead-letter stream: {Reason}", entry.Id, stream, reason);
+    }
+
+    // Data the database refuses (SQLSTATE class 22 data exception, 23 constraint) or that cannot be read; not an outage.
+    private static bool IsBadData(Exception e) => e is Npgsql.PostgresException { SqlState: var s } && (s.StartsWith("22") || s.StartsWith("23"))
+        || e is System.Text.Json.JsonException or FormatException;
 
     /// Runs `pass` until stopped: again at once while it finds work, after `idleDelay` when it does not,
     /// with growing backoff while it fails (a store is down; the entries wait in the stream). A pass in
