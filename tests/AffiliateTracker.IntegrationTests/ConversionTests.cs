@@ -181,6 +181,41 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
     }
 
     [Fact]
+    public async Task An_advertiser_limited_to_listed_addresses_is_refused_from_elsewhere()
+    {
+        var n = await app.CreateNetworkAsync();
+        var token = await app.PostbackTokenAsync(n.AdvertiserId);
+        var admin = await app.AdminAsync();
+        await admin.PatchAsJsonAsync($"/api/v1/advertisers/{n.AdvertiserId}", new { postback_ips = new[] { "203.0.113.7" } });
+        var click = await app.ClickAndWaitAsync(n);
+
+        var (status, body) = await app.PostbackAsync($"click_id={click}&txid=ip-1&token={token}");
+
+        Assert.Equal((403, "ip_not_allowed"), (status, body["error"]!.GetValue<string>()));
+        await admin.PatchAsJsonAsync($"/api/v1/advertisers/{n.AdvertiserId}", new { postback_ips = Array.Empty<string>() });
+        Assert.Equal(200, (await app.PostbackAsync($"click_id={click}&txid=ip-1&token={token}")).Status);
+    }
+
+    [Fact]
+    public async Task A_publishers_own_caps_send_only_that_publishers_traffic_to_the_fallback()
+    {
+        var n = await app.CreateNetworkAsync(fallbackUrl: "https://fallback.example/pub-cap");
+        var admin = await app.AdminAsync();
+        await admin.PutAsJsonAsync($"/api/v1/offers/{n.OfferId}/publishers/{n.PublisherId}", new { daily_click_cap = 1 });
+        var other = await app.CreatePublisherAsync();
+        await app.GrantAsync(n.OfferId, other);
+        var otherLink = await app.CreateLinkAsync(n.OfferId, other);
+
+        var first = await app.ClickAsync($"/c/{n.LinkCode}", "Mozilla/5.0 pub-cap-1");
+        var second = await app.ClickAsync($"/c/{n.LinkCode}", "Mozilla/5.0 pub-cap-2");
+        var otherPublisher = await app.ClickAsync($"/c/{otherLink}", "Mozilla/5.0 pub-cap-3");
+
+        Assert.StartsWith("https://shop.example/", first.Headers.Location!.OriginalString);
+        Assert.Equal("https://fallback.example/pub-cap", second.Headers.Location!.OriginalString);
+        Assert.StartsWith("https://shop.example/", otherPublisher.Headers.Location!.OriginalString);
+    }
+
+    [Fact]
     public async Task The_pixel_cannot_change_a_conversions_status()
     {
         var n = await app.CreateNetworkAsync();

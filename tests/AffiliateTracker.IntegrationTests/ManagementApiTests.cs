@@ -117,6 +117,18 @@ public sealed class ManagementApiTests(TrackerApp app) : IClassFixture<TrackerAp
         { "PATCH", "/api/v1/offers/1", """{"status": "deleted"}""", "status" },
         { "PATCH", "/api/v1/links/1", """{"status": "maybe"}""", "status" },
         { "PUT", "/api/v1/offers/1/goals/sale", """{"payout_type": "fixed"}""", "goal.payout" },
+        { "PUT", "/api/v1/offers/1/goals/sale", """{"payout_type": "bonus", "payout": 1}""", "goal.payout_type" },
+        { "PUT", "/api/v1/offers/1/publishers/P", """{"daily_click_cap": -3}""", "daily_click_cap" },
+        { "PUT", "/api/v1/offers/1/publishers/P", """{"payout_overrides": [{"goal": "nope", "payout_type": "fixed", "payout": 1}]}""", "payout_overrides.goal" },
+        { "PUT", "/api/v1/offers/1/publishers/P", """{"payout_overrides": [null]}""", "payout_overrides" },
+        { "PATCH", "/api/v1/offers/1", """{"goals": []}""", "goals" },
+        { "PATCH", "/api/v1/offers/1", """{"fallback_url": "mailto:x@y.z"}""", "fallback_url" },
+        { "PATCH", "/api/v1/advertisers/A", """{"status": "gone"}""", "status" },
+        { "PATCH", "/api/v1/publishers/P", """{"name": "   "}""", "name" },
+        { "PUT", "/api/v1/currency-rates/usd/EURO", """{"rate": 1.1}""", "currency" },
+        { "PUT", "/api/v1/currency-rates/USD/EUR", """{"rate": 0}""", "rate" },
+        { "POST", "/api/v1/conversions/C/status", """{"status": "paid", "reason": "x"}""", "status" },
+        { "POST", "/api/v1/conversions/C/status", """{"status": "rejected"}""", "reason" },
     };
 
     [Theory]
@@ -124,7 +136,8 @@ public sealed class ManagementApiTests(TrackerApp app) : IClassFixture<TrackerAp
     public async Task Invalid_fields_get_400_naming_the_field(string method, string path, string json, string field)
     {
         var n = await app.CreateNetworkAsync();
-        path = path.Replace("/offers/1", $"/offers/{n.OfferId}");
+        path = path.Replace("/offers/1", $"/offers/{n.OfferId}").Replace("/publishers/P", $"/publishers/{n.PublisherId}")
+            .Replace("/advertisers/A", $"/advertisers/{n.AdvertiserId}").Replace("/conversions/C", "/conversions/01M7Z5J01FC2K56S1833VFEX3M");
         if (path.Contains("/links/1"))
         {
             var admin0 = await app.AdminAsync();
@@ -139,6 +152,35 @@ public sealed class ManagementApiTests(TrackerApp app) : IClassFixture<TrackerAp
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(field, body!["field"]?.GetValue<string>());
         Assert.Equal("validation_failed", body["error"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("/api/v1/stats/clicks?from=0001-01-01")]
+    [InlineData("/api/v1/stats/clicks?from=2026-02-01&to=2026-01-01")]
+    [InlineData("/api/v1/stats/clicks?from=yesterday")]
+    [InlineData("/api/v1/conversions?status=paid")]
+    [InlineData("/api/v1/conversions?from=not-a-date")]
+    [InlineData("/api/v1/postback-log?limit=lots")]
+    [InlineData("/api/v1/links?offer_id=abc")]
+    [InlineData("/api/v1/offers?advertiser_id=-x")]
+    public async Task Malformed_query_parameters_get_a_400_json_error(string path)
+    {
+        var response = await (await app.AdminAsync()).GetAsync(path);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.False(string.IsNullOrEmpty((await response.Content.ReadFromJsonAsync<JsonObject>())!["error"]?.GetValue<string>()));
+    }
+
+    [Theory]
+    [InlineData("DELETE", "/api/v1/api-keys/999999999")]
+    [InlineData("GET", "/api/v1/conversions/01M7Z5J01FC2K56S1833VFEX3M")]
+    [InlineData("GET", "/api/v1/advertisers/999999999")]
+    [InlineData("DELETE", "/api/v1/offers/999999999/publishers/1")]
+    [InlineData("POST", "/api/v1/advertisers/999999999/postback-token")]
+    public async Task Unknown_records_get_a_404_json_error(string method, string path)
+    {
+        var response = await (await app.AdminAsync()).SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("not_found", (await response.Content.ReadFromJsonAsync<JsonObject>())!["error"]!.GetValue<string>());
     }
 
     [Theory]

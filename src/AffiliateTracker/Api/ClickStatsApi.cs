@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using AffiliateTracker.Http;
 using Dapper;
 using Npgsql;
@@ -19,7 +20,7 @@ public static class ClickStatsApi
     /// Daily click counts per offer and publisher, in the caller's scope, from the flushed clicks.
     public static void MapClickStats(this RouteGroupBuilder api)
     {
-        api.MapGet("/stats/clicks", async (Caller caller, NpgsqlDataSource db, TimeProvider time, DateTime? from, DateTime? to, long? offerId) =>
+        api.MapGet("/stats/clicks", async (Caller caller, NpgsqlDataSource db, TimeProvider time, DateTime? from, DateTime? to, [FromQuery(Name = "offer_id")] long? offerId) =>
         {
             var earliest = new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
             var latest = new DateTime(2100, 1, 1, 0, 0, 0, DateTimeKind.Utc);

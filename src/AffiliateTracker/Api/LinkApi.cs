@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using System.Security.Cryptography;
 using AffiliateTracker.Http;
 using AffiliateTracker.Network;
@@ -49,7 +50,7 @@ public static class LinkApi
             return Results.Created($"/api/v1/links/{view.Id}", WithUrl(view, request));
         });
 
-        g.MapGet("/", async (Caller caller, HttpRequest request, NpgsqlDataSource db, long? offerId, long? publisherId) =>
+        g.MapGet("/", async (Caller caller, HttpRequest request, NpgsqlDataSource db, [FromQuery(Name = "offer_id")] long? offerId, [FromQuery(Name = "publisher_id")] long? publisherId) =>
         {
             if (!caller.IsAdmin && caller.PublisherId is null) throw ApiException.Forbidden("Tracking links are for admins and publishers.");
             await using var conn = await db.OpenConnectionAsync();

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using AffiliateTracker.Http;
 using AffiliateTracker.Network;
 using Dapper;
@@ -82,7 +83,7 @@ public static class OfferApi
 
         // Admins see every offer, advertisers their own, publishers those they may run (with their payout,
         // without the advertiser's revenue or landing URL).
-        g.MapGet("/", async (Caller caller, NpgsqlDataSource db, long? advertiserId, string? status) =>
+        g.MapGet("/", async (Caller caller, NpgsqlDataSource db, [FromQuery(Name = "advertiser_id")] long? advertiserId, string? status) =>
         {
             await using var conn = await db.OpenConnectionAsync();
             var ids = await conn.QueryAsync<long>($"""

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using AffiliateTracker.Storage;
 using AffiliateTracker.Api;
 using AffiliateTracker.Http;
@@ -26,7 +27,7 @@ public static class ConversionApi
     {
         var g = api.MapGroup("/conversions").WithTags("Conversions");
 
-        g.MapGet("/", async (Caller caller, NpgsqlDataSource db, long? offerId, long? publisherId, string? status, string? clickId, string? txid,
+        g.MapGet("/", async (Caller caller, NpgsqlDataSource db, [FromQuery(Name = "offer_id")] long? offerId, [FromQuery(Name = "publisher_id")] long? publisherId, string? status, [FromQuery(Name = "click_id")] string? clickId, string? txid,
             DateTime? from, DateTime? to, string? sub1, string? sub2, string? sub3, string? sub4, string? sub5, int? limit) =>
         {
             if (status is not null && !ConversionStatus.IsKnown(status)) throw ApiException.Invalid("status", "must be pending, approved or rejected");

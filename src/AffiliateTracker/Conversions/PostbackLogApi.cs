@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using AffiliateTracker.Api;
 using AffiliateTracker.Http;
 using Dapper;
@@ -29,8 +30,8 @@ public static class PostbackLogApi
 {
     public static void MapPostbackLogApi(this RouteGroupBuilder api)
     {
-        api.MapGet("/postback-log", async (Caller caller, NpgsqlDataSource db, string? clickId, string? txid, string? decision,
-            long? offerId, string? conversionId, DateTime? from, DateTime? to, int? limit) =>
+        api.MapGet("/postback-log", async (Caller caller, NpgsqlDataSource db, [FromQuery(Name = "click_id")] string? clickId, string? txid, string? decision,
+            [FromQuery(Name = "offer_id")] long? offerId, [FromQuery(Name = "conversion_id")] string? conversionId, DateTime? from, DateTime? to, int? limit) =>
         {
             if (caller.PublisherId is not null) throw ApiException.Forbidden("The postback log is for admins and advertisers.");
             await using var conn = await db.OpenConnectionAsync();

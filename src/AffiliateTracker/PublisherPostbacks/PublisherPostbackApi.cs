@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using AffiliateTracker.Api;
 using AffiliateTracker.Http;
 using Dapper;
@@ -25,7 +26,7 @@ public static class PublisherPostbackApi
 {
     public static void MapPublisherPostbackApi(this RouteGroupBuilder api)
     {
-        api.MapGet("/publisher-postbacks", async (Caller caller, NpgsqlDataSource db, long? publisherId, string? conversionId, string? state, int? limit) =>
+        api.MapGet("/publisher-postbacks", async (Caller caller, NpgsqlDataSource db, [FromQuery(Name = "publisher_id")] long? publisherId, [FromQuery(Name = "conversion_id")] string? conversionId, string? state, int? limit) =>
         {
             if (!caller.IsAdmin && caller.PublisherId is null) throw ApiException.Forbidden("Delivery logs are for admins and publishers.");
             await using var conn = await db.OpenConnectionAsync();
