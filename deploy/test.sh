@@ -9,6 +9,12 @@ cd "$ROOT"
 was_running=$(deploy/services.sh status | grep -c ': up' || true)
 deploy/services.sh up
 eval "$(deploy/services.sh env affiliatetracker_test)"
+# A clean slate every run, as on a fresh machine: the test database is made anew, and the tests use
+# Redis database 1 (the demo server uses 0), emptied first.
+PG_ADMIN="host=127.0.0.1 port=${AT_PG_PORT:-15432} user=affiliatetracker dbname=postgres"
+psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS affiliatetracker_test WITH (FORCE)" -c "CREATE DATABASE affiliatetracker_test" >/dev/null
+redis-cli -h 127.0.0.1 -p "${AT_REDIS_PORT:-16379}" -n 1 FLUSHDB >/dev/null
+ConnectionStrings__Redis="$ConnectionStrings__Redis,defaultDatabase=1"
 export ConnectionStrings__Redis ConnectionStrings__Postgres
 cleanup() { if [ "$was_running" != 2 ] && [ -z "${AT_KEEP_SERVICES:-}" ]; then deploy/services.sh down; fi; }
 trap cleanup EXIT
@@ -17,6 +23,10 @@ results="$ROOT/.data/test-results"
 rm -rf "$results"
 status=0
 dotnet test AffiliateTracker.sln -c Release --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" "$@" || status=$?
+
+# The money invariants over everything the whole suite wrote (payout lines, clawbacks, balances, audit trail).
+echo "== ledger check after the test suite"
+dotnet run --project src/AffiliateTracker -c Release --no-build -- ledger-check || status=1
 
 # One summary line over every test project ("N passed, N failed"), read from the TRX files.
 python3 - "$results" <<'PY'

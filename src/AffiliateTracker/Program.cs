@@ -5,8 +5,12 @@ using AffiliateTracker.Conversions;
 using AffiliateTracker.Demo;
 using AffiliateTracker.Health;
 using AffiliateTracker.Http;
+using AffiliateTracker.Payouts;
 
 var builder = WebApplication.CreateBuilder(args);
+// `AffiliateTracker ledger-check`: verify the money invariants against the configured database and exit.
+if (args is ["ledger-check", ..]) return await LedgerCheckCommand.RunAsync(builder.Configuration);
+
 // 4xx answers are expected and not errors; ErrorHandling logs the real failures (5xx) itself.
 builder.Logging.AddFilter("Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", LogLevel.None);
 builder.Services.AddStorage(builder.Configuration);
@@ -14,6 +18,7 @@ builder.Services.AddNetworkConfiguration();
 builder.Services.AddClickTracking(builder.Configuration);
 builder.Services.AddConversions(builder.Configuration);
 builder.Services.AddPublisherPostbacks(builder.Configuration);
+builder.Services.AddMoney();
 builder.Services.AddManagementApi();
 builder.Services.AddDemo(builder.Configuration);
 
@@ -31,5 +36,6 @@ if (app.Services.DemoEnabled()) app.MapDemoShop();
 
 await app.PrepareAsync();
 app.Run();
+return 0;
 
 public partial class Program;

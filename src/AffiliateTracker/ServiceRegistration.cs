@@ -68,6 +68,13 @@ public static class ServiceRegistration
         return services;
     }
 
+    public static IServiceCollection AddMoney(this IServiceCollection services)
+    {
+        services.AddSingleton<AffiliateTracker.Payouts.PayoutRuns>();
+        services.AddSingleton<AffiliateTracker.Reconciliation.ReconciliationService>();
+        return services;
+    }
+
     public static IServiceCollection AddPublisherPostbacks(this IServiceCollection services, IConfiguration config)
     {
         services.Configure<PublisherPostbackOptions>(config.GetSection("PublisherPostbacks"));

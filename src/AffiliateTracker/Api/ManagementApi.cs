@@ -1,4 +1,7 @@
 using AffiliateTracker.Conversions;
+using AffiliateTracker.Payouts;
+using AffiliateTracker.Reconciliation;
+using AffiliateTracker.Reports;
 using AffiliateTracker.PublisherPostbacks;
 using Microsoft.AspNetCore.Authorization;
 
@@ -23,5 +26,8 @@ public static class ManagementApi
         api.MapPostbackLogApi();
         api.MapPublisherPostbackApi();
         api.MapCurrencyRates();
+        api.MapPayoutApi();
+        api.MapReconciliationApi();
+        api.MapReportApi();
     }
 }

@@ -89,8 +89,31 @@ public sealed class ClickStore(NpgsqlDataSource db)
         user_agent, referrer, country, is_unique, is_bot
         """;
     private const string CopySql = $"COPY click_staging ({Columns}) FROM STDIN (FORMAT BINARY)";
+    // Rollups count only the rows this statement inserted, so a re-delivered batch adds nothing; rows are
+    // sorted so concurrent flushers lock rollup rows in the same order (no deadlocks).
     private const string MergeSql = $"""
-        INSERT INTO clicks ({Columns}) SELECT {Columns} FROM click_staging
-        ON CONFLICT (click_id, created_at) DO NOTHING
+        WITH ins AS (
+            INSERT INTO clicks ({Columns}) SELECT {Columns} FROM click_staging
+            ON CONFLICT (click_id, created_at) DO NOTHING
+            RETURNING created_at, offer_id, publisher_id, country, sub1, sub2, sub3, sub4, sub5, (is_unique AND NOT is_bot) AS counts_unique
+        ), by_hour AS (
+            INSERT INTO click_rollup_hour (hour, offer_id, publisher_id, clicks, unique_clicks)
+            SELECT date_trunc('hour', created_at), offer_id, publisher_id, count(*), count(*) FILTER (WHERE counts_unique)
+            FROM ins GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+            ON CONFLICT (hour, offer_id, publisher_id) DO UPDATE
+                SET clicks = click_rollup_hour.clicks + excluded.clicks, unique_clicks = click_rollup_hour.unique_clicks + excluded.unique_clicks
+        ), by_country AS (
+            INSERT INTO click_rollup_country (day, offer_id, publisher_id, country, clicks, unique_clicks)
+            SELECT (created_at AT TIME ZONE 'UTC')::date, offer_id, publisher_id, coalesce(country, ''), count(*), count(*) FILTER (WHERE counts_unique)
+            FROM ins GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+            ON CONFLICT (day, offer_id, publisher_id, country) DO UPDATE
+                SET clicks = click_rollup_country.clicks + excluded.clicks, unique_clicks = click_rollup_country.unique_clicks + excluded.unique_clicks
+        )
+        INSERT INTO click_rollup_subs (day, offer_id, publisher_id, sub1, sub2, sub3, sub4, sub5, clicks, unique_clicks)
+        SELECT (created_at AT TIME ZONE 'UTC')::date, offer_id, publisher_id, coalesce(sub1, ''), coalesce(sub2, ''), coalesce(sub3, ''),
+               coalesce(sub4, ''), coalesce(sub5, ''), count(*), count(*) FILTER (WHERE counts_unique)
+        FROM ins GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
+        ON CONFLICT (day, offer_id, publisher_id, sub1, sub2, sub3, sub4, sub5) DO UPDATE
+            SET clicks = click_rollup_subs.clicks + excluded.clicks, unique_clicks = click_rollup_subs.unique_clicks + excluded.unique_clicks
         """;
 }

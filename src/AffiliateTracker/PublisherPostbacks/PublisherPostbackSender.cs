@@ -38,15 +38,17 @@ public sealed class PublisherPostbackSender(
         List<Due> due;
         await using (var conn = await db.OpenConnectionAsync(ct))
         {
+            // The claim's lease runs on the database's clock, the one clock all instances share; when a
+            // retry is due is business time (TimeProvider).
             due = (await conn.QueryAsync<Due>("""
-                UPDATE publisher_postbacks p SET locked_until = @lockUntil, attempts = attempts + 1
+                UPDATE publisher_postbacks p SET locked_until = clock_timestamp() + @lease, attempts = attempts + 1
                 WHERE p.id IN (
                     SELECT id FROM publisher_postbacks
-                    WHERE state = 'pending' AND next_attempt_at <= @now AND (locked_until IS NULL OR locked_until < @now)
+                    WHERE state = 'pending' AND next_attempt_at <= @now AND (locked_until IS NULL OR locked_until < clock_timestamp())
                     ORDER BY next_attempt_at LIMIT 50
                     FOR UPDATE SKIP LOCKED)
                 RETURNING p.id, p.publisher_id, p.conversion_id, p.url, p.attempts
-                """, new { now = now.UtcDateTime, lockUntil = (now + _options.Timeout * 2).UtcDateTime })).ToList();
+                """, new { now = now.UtcDateTime, lease = _options.Timeout * 2 })).ToList();
         }
         await Task.WhenAll(due.Select(d => DeliverAsync(d, ct)));
         return due.Count;

@@ -1,0 +1,108 @@
+using System.Globalization;
+using System.Text;
+using AffiliateTracker.Api;
+using AffiliateTracker.Conversions;
+using AffiliateTracker.Http;
+using Dapper;
+using Microsoft.AspNetCore.Mvc;
+using Npgsql;
+
+namespace AffiliateTracker.Payouts;
+
+public sealed record PayoutRunInput(DateTimeOffset? PeriodEnd);
+public sealed record PaidInput(string? PaymentReference);
+
+/// Balances (publishers see their own), payout runs (admins), and the trail from a line to its conversions.
+public static class PayoutApi
+{
+    public static void MapPayoutApi(this RouteGroupBuilder api)
+    {
+        api.MapGet("/balances", async (Caller caller, NpgsqlDataSource db, [FromQuery(Name = "publisher_id")] long? publisherId) =>
+        {
+            if (caller.AdvertiserId is not null) throw ApiException.Forbidden("Balances are for admins and publishers.");
+            await using var conn = await db.OpenConnectionAsync();
+            return await Balances.ForAsync(conn, caller.IsAdmin ? publisherId : caller.PublisherId);
+        }).WithTags("Payouts");
+
+        var g = api.MapGroup("/payout-runs").WithTags("Payouts");
+
+        g.MapPost("/", async (PayoutRunInput? body, Caller caller, PayoutRuns runs, TimeProvider time) =>
+        {
+            caller.RequireAdmin();
+            var end = body?.PeriodEnd ?? time.GetUtcNow();
+            if (end > time.GetUtcNow().AddMinutes(1)) throw ApiException.Invalid("period_end", "may not be in the future");
+            var run = await runs.CreateAsync(end, "admin");
+            return Results.Created($"/api/v1/payout-runs/{run.Id}", run);
+        });
+
+        g.MapGet("/", async (Caller caller, NpgsqlDataSource db) =>
+        {
+            caller.RequireAdmin();
+            await using var conn = await db.OpenConnectionAsync();
+            return await conn.QueryAsync<PayoutRun>("SELECT * FROM payout_runs ORDER BY id DESC LIMIT 200");
+        });
+
+        // Publishers see their own lines of a run; admins see all.
+        g.MapGet("/{id:long}", async (long id, Caller caller, NpgsqlDataSource db) =>
+        {
+            if (caller.AdvertiserId is not null) throw ApiException.NotFound("Payout run");
+            await using var conn = await db.OpenConnectionAsync();
+            var run = await PayoutRuns.GetAsync(conn, id, caller.IsAdmin ? null : caller.PublisherId);
+            return run is null || (!caller.IsAdmin && run.Lines.Count == 0) ? throw ApiException.NotFound("Payout run") : run;
+        });
+
+        g.MapPost("/{id:long}/approve", async (long id, Caller caller, PayoutRuns runs) => { caller.RequireAdmin(); return await runs.ApproveAsync(id, "admin"); });
+        g.MapPost("/{id:long}/cancel", async (long id, Caller caller, PayoutRuns runs) => { caller.RequireAdmin(); return await runs.CancelAsync(id, "admin"); });
+
+        g.MapPost("/{id:long}/lines/{lineId:long}/paid", async (long id, long lineId, PaidInput? body, Caller caller, PayoutRuns runs) =>
+        {
+            caller.RequireAdmin();
+            var reference = Validate.Name(Validate.Body(body).PaymentReference, "payment_reference");
+            return await runs.MarkPaidAsync(id, lineId, reference, "admin");
+        });
+
+        g.MapGet("/{id:long}/export.csv", async (long id, Caller caller, NpgsqlDataSource db) =>
+        {
+            caller.RequireAdmin();
+            await using var conn = await db.OpenConnectionAsync();
+            var run = await PayoutRuns.GetAsync(conn, id, null) ?? throw ApiException.NotFound("Payout run");
+            var csv = new StringBuilder("run_id,line_id,publisher_id,publisher_name,currency,amount,conversions,clawbacks,status,payment_reference,paid_at\n");
+            foreach (var l in run.Lines)
+                csv.AppendJoin(',', run.Id, l.Id, l.PublisherId, Csv(l.PublisherName), l.Currency, l.Amount.ToString("0.00##", CultureInfo.InvariantCulture),
+                    l.Conversions, l.Clawbacks, l.Status, Csv(l.PaymentReference), l.PaidAt?.ToString("O") ?? "").Append('\n');
+            return Results.File(Encoding.UTF8.GetBytes(csv.ToString()), "text/csv; charset=utf-8", $"payout-run-{id}.csv");
+        });
+
+        // Traceability: a line's conversions and clawbacks (each conversion leads on to its click, history and log).
+        api.MapGet("/payout-lines/{lineId:long}/items", async (long lineId, Caller caller, NpgsqlDataSource db) =>
+        {
+            if (caller.AdvertiserId is not null) throw ApiException.NotFound("Payout line");
+            await using var conn = await db.OpenConnectionAsync();
+            var owner = await conn.QuerySingleOrDefaultAsync<long?>("SELECT publisher_id FROM payout_lines WHERE id = @lineId", new { lineId });
+            if (owner is null || (!caller.IsAdmin && owner != caller.PublisherId)) throw ApiException.NotFound("Payout line");
+            var conversions = await conn.QueryAsync<ConversionRow>("SELECT * FROM conversions WHERE payout_line_id = @lineId ORDER BY created_at", new { lineId });
+            var clawbacks = await conn.QueryAsync("SELECT conversion_id, amount, created_at FROM clawbacks WHERE payout_line_id = @lineId", new { lineId });
+            return Results.Ok(new
+            {
+                conversions = conversions.Select(c => { if (!caller.IsAdmin) c.Revenue = null; return c; }),
+                clawbacks = clawbacks.Select(k => new { conversion_id = (string)k.conversion_id, amount = (decimal)k.amount, created_at = (DateTime)k.created_at }),
+            });
+        }).WithTags("Payouts");
+
+        api.MapGet("/ledger-check", async (Caller caller, NpgsqlDataSource db) =>
+        {
+            caller.RequireAdmin();
+            await using var conn = await db.OpenConnectionAsync();
+            var violations = await LedgerCheck.RunAsync(conn);
+            return Results.Json(new { ok = violations.Count == 0, invariants = LedgerCheck.Invariants, violations }, statusCode: violations.Count == 0 ? 200 : 409);
+        }).WithTags("Payouts");
+    }
+
+    // Quotes a CSV field, and defuses spreadsheet formulas (=, +, -, @) in text a publisher chose.
+    private static string Csv(string? s)
+    {
+        if (string.IsNullOrEmpty(s)) return "";
+        if (s[0] is '=' or '+' or '-' or '@') s = "'" + s;
+        return s.IndexOfAny([',', '"', '\n', '\r']) < 0 ? s : "\"" + s.Replace("\"", "\"\"") + "\"";
+    }
+}
