@@ -90,6 +90,13 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
             (history[1]!["from_status"]!.GetValue<string>(), history[1]!["to_status"]!.GetValue<string>(),
              history[1]!["actor"]!.GetValue<string>(), history[1]!["reason"]!.GetValue<string>()));
         Assert.Equal("pending", history[0]!["to_status"]!.GetValue<string>());
+
+        // The same view leads to the click and to every postback about the conversion.
+        await TrackerApp.WaitForClickRowAsync(click);
+        await app.Service<PostbackLog>().FlushOnceAsync(TimeSpan.FromMinutes(5));
+        var trail = (await (await app.AdminAsync()).GetFromJsonAsync<JsonObject>($"/api/v1/conversions/{id}"))!;
+        Assert.Equal(click, trail["click"]!["click_id"]!.GetValue<string>());
+        Assert.Equal(["created", "updated", "status_locked"], trail["postbacks"]!.AsArray().Select(p => p!["decision"]!.GetValue<string>()));
     }
 
     [Fact]

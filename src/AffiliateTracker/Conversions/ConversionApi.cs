@@ -54,7 +54,21 @@ public static class ConversionApi
             var row = await Find(conn, caller, id);
             var history = await conn.QueryAsync<StatusHistoryView>(
                 "SELECT from_status, to_status, actor, reason, changed_at FROM conversion_status_history WHERE conversion_id = @id ORDER BY changed_at, id", new { id });
-            return Results.Ok(new { conversion = Redact(row, caller), history });
+            // The whole trail: the click it claims, every postback and pixel about it, its payout line.
+            var click = await conn.QuerySingleOrDefaultAsync("""
+                SELECT click_id, created_at, link_id, sub1, sub2, sub3, sub4, sub5, source, country, is_unique, is_bot
+                FROM clicks WHERE click_id = @ClickId AND created_at = @ClickCreatedAt
+                """, new { row.ClickId, row.ClickCreatedAt });
+            var postbacks = caller.PublisherId is null
+                ? await conn.QueryAsync<PostbackLogView>("""
+                    SELECT id, received_at, via, advertiser_id, offer_id, click_id, txid, goal, decision, http_status, message, conversion_id,
+                           host(remote_ip) AS remote_ip, query
+                    FROM postback_log WHERE conversion_id = @id OR (click_id = @ClickId AND (txid IS NOT DISTINCT FROM @Txid OR txid IS NULL))
+                    ORDER BY received_at, id
+                    """, new { id, row.ClickId, row.Txid })
+                : [];
+            var payoutLine = await conn.QuerySingleOrDefaultAsync<long?>("SELECT payout_line_id FROM conversions WHERE id = @id", new { id });
+            return Results.Ok(new { conversion = Redact(row, caller), history, click, postbacks, payout_line_id = payoutLine });
         });
 
         g.MapPost("/{id}/status", async (string id, StatusChangeInput? body, Caller caller, NpgsqlDataSource db, NetworkCache network,
