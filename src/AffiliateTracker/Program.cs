@@ -5,9 +5,12 @@ using AffiliateTracker.Conversions;
 using AffiliateTracker.Demo;
 using AffiliateTracker.Health;
 using AffiliateTracker.Http;
+using AffiliateTracker.Observability;
 using AffiliateTracker.Payouts;
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json sits beside the binary: the server reads it (production log levels, the JSON log
+// format) whatever directory it is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 // `AffiliateTracker ledger-check`: verify the money invariants against the configured database and exit.
 if (args is ["ledger-check", ..]) return await LedgerCheckCommand.RunAsync(builder.Configuration);
 
@@ -24,13 +27,19 @@ builder.Services.AddDemo(builder.Configuration);
 
 var app = builder.Build();
 app.UseJsonErrors();
-app.UseAuthentication();
-app.UseAuthorization();
+// Only the management API authenticates: the redirect, postback and pixel never pay for it, nor wait on
+// PostgreSQL for a key that a visitor happens to send.
+app.UseWhen(http => http.Request.Path.StartsWithSegments("/api"), api =>
+{
+    api.UseAuthentication();
+    api.UseAuthorization();
+});
 
 app.MapClicks();
 app.MapPostbacks();
 app.MapManagementApi();
 app.MapHealth();
+app.MapMetrics();
 app.MapOpenApi();
 if (app.Services.DemoEnabled()) app.MapDemoShop();
 

@@ -27,9 +27,11 @@ public static class ServiceRegistration
         Dapper.DefaultTypeMap.MatchNamesWithUnderscores = true;
         // abortConnect=false: the server starts, and redirects keep working, while Redis is unreachable.
         services.AddSingleton(_ => ConnectionMultiplexer.Connect(redis + ",abortConnect=false"));
-        services.AddSingleton(new RedisKeys(config["Redis:KeyPrefix"] ?? "at:", config.GetValue("Conversions:StreamShards", 1)));
+        services.AddSingleton(new RedisKeys(config["Redis:KeyPrefix"] ?? "at:", config.GetValue("Conversions:StreamShards", 1), config.GetValue("Clicks:StreamShards", 1)));
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton<StreamConsumer>();
+        services.AddSingleton<AffiliateTracker.Observability.TrackerMetrics>();
+        services.AddSingleton<AffiliateTracker.Observability.PrometheusExporter>();
         services.AddSingleton(TimeProvider.System);
         return services;
     }

@@ -353,7 +353,9 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
         var token = await app.PostbackTokenAsync(n.AdvertiserId);
         var click = await app.ClickAndWaitAsync(n);
         await TrackerApp.WaitForClickRowAsync(click);
-        await app.Redis.KeyDeleteAsync(app.Service<AffiliateTracker.Storage.RedisKeys>().Click(click));
+        var keys = app.Service<AffiliateTracker.Storage.RedisKeys>();
+        AffiliateTracker.Storage.Ulid.TryGetTimestamp(click, out var clickedAt);
+        Assert.True(await app.Redis.HashDeleteAsync(keys.ClickRecords(keys.ClickShard(click), clickedAt), click));
 
         var (status, body) = await app.PostbackAsync($"click_id={click}&txid=cold-1&token={token}");
 

@@ -18,6 +18,8 @@ public sealed class CapCounters(ConnectionMultiplexer redis, RedisKeys keys, Net
     /// Which cap the click would break, or null. Checked before the redirect.
     public string? Reached(OfferConfig offer, Caps? publisherCaps, long publisherId, DateTimeOffset now)
     {
+        // Most offers have no cap: no key strings are built for them.
+        if (!offer.Caps.Any && publisherCaps is not { Any: true }) return null;
         string day = RedisKeys.Day(now), month = RedisKeys.Month(now);
         if (Over(offer.Caps.DailyClicks, keys.ClickCounter(offer.Id, null, day))) return "daily_click_cap";
         if (Over(offer.Caps.MonthlyClicks, keys.ClickCounter(offer.Id, null, month))) return "monthly_click_cap";
@@ -35,6 +37,8 @@ public sealed class CapCounters(ConnectionMultiplexer redis, RedisKeys keys, Net
     /// local view at once; the recorder adds them to Redis with the click.
     public string[] CountClick(OfferConfig offer, Caps? publisherCaps, long publisherId, DateTimeOffset now)
     {
+        if (offer.Caps.DailyClicks is null && offer.Caps.MonthlyClicks is null
+            && publisherCaps?.DailyClicks is null && publisherCaps?.MonthlyClicks is null) return [];
         var list = new List<string>(4);
         string day = RedisKeys.Day(now), month = RedisKeys.Month(now);
         if (offer.Caps.DailyClicks is not null) list.Add(keys.ClickCounter(offer.Id, null, day));

@@ -1,6 +1,7 @@
 using AffiliateTracker.Storage;
 using AffiliateTracker.Http;
 using AffiliateTracker.Network;
+using AffiliateTracker.Observability;
 using Microsoft.Extensions.Primitives;
 
 namespace AffiliateTracker.Clicks;
@@ -15,32 +16,39 @@ public static class ClickEndpoints
 
     public static void MapClicks(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/c/{code}", (string code, HttpContext http, NetworkCache network, ClickRecorder recorder, CapCounters caps, TimeProvider time) =>
+        app.MapGet("/c/{code}", (string code, HttpContext http, NetworkCache network, ClickRecorder recorder, CapCounters caps, TimeProvider time,
+            TrackerMetrics metrics) =>
         {
             var snapshot = network.Current;
             var link = snapshot.Link(code);
-            if (link is null) return ValueTask.FromResult(ErrorPage.Result(http, 404, "unknown_link", "This tracking link does not exist."));
-            return Redirect(http, snapshot, link.OfferId, link.PublisherId, link, recorder, caps, time);
+            if (link is null) return ValueTask.FromResult(Refuse(metrics, "unknown_link", ErrorPage.Result(http, 404, "unknown_link", "This tracking link does not exist.")));
+            return Redirect(http, snapshot, link.OfferId, link.PublisherId, link, recorder, caps, time, metrics);
         }).ExcludeFromDescription();
 
-        app.MapGet("/click", (HttpContext http, NetworkCache network, ClickRecorder recorder, CapCounters caps, TimeProvider time) =>
+        app.MapGet("/click", (HttpContext http, NetworkCache network, ClickRecorder recorder, CapCounters caps, TimeProvider time, TrackerMetrics metrics) =>
         {
             var q = http.Request.Query;
             if (!TryId(q["offer_id"], out var offerId))
-                return ValueTask.FromResult(ErrorPage.Result(http, 400, "invalid_offer_id", "offer_id must be a positive whole number."));
+                return ValueTask.FromResult(Refuse(metrics, "invalid", ErrorPage.Result(http, 400, "invalid_offer_id", "offer_id must be a positive whole number.")));
             if (!TryId(q["aff_id"], out var publisherId))
-                return ValueTask.FromResult(ErrorPage.Result(http, 400, "invalid_aff_id", "aff_id must be a positive whole number."));
-            return Redirect(http, network.Current, offerId, publisherId, null, recorder, caps, time);
+                return ValueTask.FromResult(Refuse(metrics, "invalid", ErrorPage.Result(http, 400, "invalid_aff_id", "aff_id must be a positive whole number.")));
+            return Redirect(http, network.Current, offerId, publisherId, null, recorder, caps, time, metrics);
         }).ExcludeFromDescription();
     }
 
+    private static IResult Refuse(TrackerMetrics metrics, string outcome, IResult result)
+    {
+        metrics.Click(outcome);
+        return result;
+    }
+
     private static async ValueTask<IResult> Redirect(HttpContext http, NetworkSnapshot snapshot, long offerId, long publisherId,
-        LinkConfig? link, ClickRecorder recorder, CapCounters caps, TimeProvider time)
+        LinkConfig? link, ClickRecorder recorder, CapCounters caps, TimeProvider time, TrackerMetrics metrics)
     {
         var offer = snapshot.Offer(offerId);
         var publisher = snapshot.Publisher(publisherId);
         if (offer is null || publisher is null)
-            return ErrorPage.Result(http, 404, "unknown_offer", "This offer or publisher does not exist.");
+            return Refuse(metrics, "unknown_link", ErrorPage.Result(http, 404, "unknown_offer", "This offer or publisher does not exist."));
 
         var q = http.Request.Query;
         string? sub1, sub2, sub3, sub4, sub5, source;
@@ -48,7 +56,7 @@ public static class ClickEndpoints
         if ((bad = Param(q, "sub1", out sub1)) is not null || (bad = Param(q, "sub2", out sub2)) is not null
             || (bad = Param(q, "sub3", out sub3)) is not null || (bad = Param(q, "sub4", out sub4)) is not null
             || (bad = Param(q, "sub5", out sub5)) is not null || (bad = Param(q, "source", out source)) is not null)
-            return ErrorPage.Result(http, 400, "invalid_parameter", $"{bad} must be at most {MaxParamLength} characters.");
+            return Refuse(metrics, "invalid", ErrorPage.Result(http, 400, "invalid_parameter", $"{bad} must be at most {MaxParamLength} characters."));
 
         var headers = http.Request.Headers;
         var userAgent = Truncate(headers.UserAgent.ToString(), 1000);
@@ -70,14 +78,15 @@ public static class ClickEndpoints
         if (refusal is not null)
         {
             if (offer.FallbackUrl is null)
-                return ErrorPage.Result(http, 404, refusal, "This offer is not available right now.");
+                return Refuse(metrics, "refused", ErrorPage.Result(http, 404, refusal, "This offer is not available right now."));
+            metrics.Click("fallback");
             NoStore(http);
             return Results.Redirect(LandingUrl.Expand(offer.FallbackUrl, click));
         }
 
-        await recorder.RecordAsync(click, offer.AttributionWindow,
-            caps.CountClick(offer, snapshot.PublisherCaps(offerId, publisherId), publisherId, click.CreatedAt));
+        await recorder.RecordAsync(click, caps.CountClick(offer, snapshot.PublisherCaps(offerId, publisherId), publisherId, click.CreatedAt));
 
+        metrics.Click("redirect");
         ClickCookie.Set(http, offerId, click.ClickId, offer.AttributionWindow);
         NoStore(http);
         return Results.Redirect(LandingUrl.Expand(offer.LandingUrl, click));

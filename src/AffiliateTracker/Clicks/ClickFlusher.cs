@@ -16,23 +16,15 @@ public sealed class ClickFlusher(
 {
     private readonly ClickOptions _options = options.Value;
 
-    // First click of a visitor on an offer within the window wins; comparing the stored id makes a
-    // re-delivered click keep the answer it got the first time.
-    private const string UniqueScript = """
-        if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-        if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
-        return 0
-        """;
-
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => _options.FlusherEnabled
-        ? StreamConsumer.RunLoopAsync(() => FlushOnceAsync(_options.ReclaimAfter), _options.FlushIdleDelay, log, "Click flush", stoppingToken)
+        ? consumer.RunLoopAsync(() => FlushOnceAsync(_options.ReclaimAfter), _options.FlushIdleDelay, log, "Click flush", stoppingToken)
         : Task.CompletedTask;
 
     /// One pass over every shard. Returns the number of stream entries handled.
     public async Task<int> FlushOnceAsync(TimeSpan reclaimAfter, CancellationToken ct = default)
     {
         var total = 0;
-        for (var shard = 0; shard < Math.Max(1, _options.StreamShards); shard++)
+        for (var shard = 0; shard < keys.ClickShards; shard++)
             total += await consumer.ConsumeOnceAsync(keys.ClickStream(shard), Math.Max(1, _options.FlushBatch / 64), reclaimAfter,
                 async entries =>
                 {
@@ -52,6 +44,9 @@ public sealed class ClickFlusher(
         return total;
     }
 
+    // First click of a visitor on an offer within the window wins: SET NX GET stores this click's id when
+    // the visitor has none (answering nil) or answers the id stored first; comparing it makes a
+    // re-delivered click keep the answer it got the first time. One native command per click (Redis 7).
     private async Task<bool[]> DecideUniqueAsync(IDatabase db, List<ClickRecord> clicks)
     {
         var now = time.GetUtcNow();
@@ -61,11 +56,12 @@ public sealed class ClickFlusher(
             var c = clicks[i];
             var ttl = _options.UniqueWindow - (now - c.CreatedAt);
             if (ttl < TimeSpan.FromSeconds(1)) ttl = TimeSpan.FromSeconds(1);
-            tasks[i] = db.ScriptEvaluateAsync(UniqueScript, [keys.Visitor(c.OfferId, VisitorHash(c))],
-                [c.ClickId, (long)ttl.TotalMilliseconds]);
+            tasks[i] = db.ExecuteAsync("SET", (RedisKey)keys.Visitor(c.OfferId, VisitorHash(c)), c.ClickId, "NX", "PX", (long)ttl.TotalMilliseconds, "GET");
         }
         await Task.WhenAll(tasks);
-        return tasks.Select(t => (int)t.Result == 1).ToArray();
+        var unique = new bool[clicks.Count];
+        for (var i = 0; i < clicks.Count; i++) unique[i] = tasks[i].Result.IsNull || (string?)tasks[i].Result == clicks[i].ClickId;
+        return unique;
     }
 
     /// A visitor is an IP address and a user agent; hashed so the key stays short and holds no personal data.

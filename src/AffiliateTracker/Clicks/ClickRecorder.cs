@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using AffiliateTracker.Observability;
 using AffiliateTracker.Storage;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -6,8 +7,8 @@ using StackExchange.Redis;
 namespace AffiliateTracker.Clicks;
 
 /// Writes clicks to Redis by group commit: concurrent redirects queue their click, one writer sends the
-/// whole queue as one pipelined round trip (a SET per click for attribution plus ONE stream entry for the
-/// batch), then completes every waiting redirect together. If Redis fails, the batch stays in this
+/// whole queue as one pipelined round trip (ONE hash write holding the batch's attribution records plus ONE
+/// stream entry holding the batch), then completes every waiting redirect together. If Redis fails, the batch stays in this
 /// process's buffer and is retried with backoff; the redirect itself never fails.
 public sealed class ClickRecorder : BackgroundService
 {
@@ -17,14 +18,15 @@ public sealed class ClickRecorder : BackgroundService
     private readonly ClickOptions _options;
     private readonly ILogger<ClickRecorder> _log;
     private readonly TimeProvider _time;
-    private int _nextShard;
 
     private readonly CapCounters _caps;
+    private readonly TrackerMetrics _metrics;
 
     public ClickRecorder(ConnectionMultiplexer redis, RedisKeys keys, IOptions<ClickOptions> options,
-        ILogger<ClickRecorder> log, TimeProvider time, CapCounters caps)
+        ILogger<ClickRecorder> log, TimeProvider time, CapCounters caps, TrackerMetrics metrics)
     {
-        _redis = redis; _keys = keys; _options = options.Value; _log = log; _time = time; _caps = caps;
+        _redis = redis; _keys = keys; _options = options.Value; _log = log; _time = time; _caps = caps; _metrics = metrics;
+        metrics.ClicksBuffered = () => Buffered;
         _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(_options.MaxBuffered)
         {
             SingleReader = true,
@@ -39,22 +41,44 @@ public sealed class ClickRecorder : BackgroundService
     /// Queues the click and waits for its batch to reach Redis, up to RecordTimeout. Returns whether it
     /// is in Redis; false means it is held locally and will be written later (or, if the local buffer
     /// is full, dropped, which is logged).
-    public async ValueTask<bool> RecordAsync(ClickRecord click, TimeSpan attributionWindow, string[]? capCounters = null)
+    public async ValueTask<bool> RecordAsync(ClickRecord click, string[]? capCounters = null)
     {
-        var pending = new Pending(click, attributionWindow < _options.HotPeriod ? attributionWindow : _options.HotPeriod, capCounters ?? []);
+        var pending = new Pending(click, capCounters ?? []);
         if (!_queue.Writer.TryWrite(pending))
         {
             _log.LogError("Local click buffer full; click {ClickId} dropped", click.ClickId);
             return false;
         }
-        try
-        {
-            return await pending.Done.Task.WaitAsync(_options.RecordTimeout, _time);
-        }
-        catch (TimeoutException)
-        {
-            return false;
-        }
+        CurrentDeadline().Waiting.Enqueue(pending);
+        return await pending.Done.Task;
+    }
+
+    // The wait is bounded without a timer per redirect: redirects that start within the same fifth of
+    // RecordTimeout share one deadline, which releases whichever of them are still waiting when it fires.
+    private Deadline? _deadline;
+
+    private Deadline CurrentDeadline()
+    {
+        var current = Volatile.Read(ref _deadline);
+        var now = Environment.TickCount64;
+        if (current is not null && now - current.StartedMs < _options.RecordTimeout.TotalMilliseconds / 5) return current;
+        var fresh = new Deadline(now);
+        if (Interlocked.CompareExchange(ref _deadline, fresh, current) != current) return Volatile.Read(ref _deadline)!;
+        _ = ExpireAsync(fresh);
+        return fresh;
+    }
+
+    private async Task ExpireAsync(Deadline deadline)
+    {
+        await Task.Delay(_options.RecordTimeout);
+        // Not yet in Redis: the redirect answers now, and the click stays queued for the writer.
+        while (deadline.Waiting.TryDequeue(out var p)) p.Done.TrySetResult(false);
+    }
+
+    private sealed class Deadline(long startedMs)
+    {
+        public long StartedMs { get; } = startedMs;
+        public System.Collections.Concurrent.ConcurrentQueue<Pending> Waiting { get; } = new();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -71,6 +95,7 @@ public sealed class ClickRecorder : BackgroundService
                 try
                 {
                     await WriteAsync(batch);
+                    _metrics.ClickBatch(batch.Count);
                     foreach (var p in batch) p.Done.TrySetResult(true);
                     if (failures > 0) _log.LogInformation("Redis is back; buffered clicks are being written");
                     failures = 0;
@@ -80,6 +105,7 @@ public sealed class ClickRecorder : BackgroundService
                 {
                     // The redirects have already answered (or will, at their timeout); keep the clicks.
                     foreach (var p in batch) p.Done.TrySetResult(false);
+                    _metrics.StoreError(e, "click_record");
                     if (failures++ == 0) _log.LogError(e, "Redis write failed; holding {Count} clicks locally", batch.Count + Buffered);
                     var delay = TimeSpan.FromMilliseconds(Math.Min(5000, 50 * Math.Pow(2, Math.Min(failures, 7))));
                     if (stoppingToken.IsCancellationRequested && failures > 3)
@@ -103,28 +129,33 @@ public sealed class ClickRecorder : BackgroundService
     private async Task WriteAsync(List<Pending> batch)
     {
         var db = _redis.GetDatabase();
-        var counters = CountersOf(batch);
-        var tasks = new Task[batch.Count + 1 + counters.Count];
-        var clicks = new ClickRecord[batch.Count];
-        for (var i = 0; i < batch.Count; i++)
+        var tasks = new List<Task>(8);
+        // Per shard and hour: ONE HSET of the attribution records, one EXPIREAT, and ONE stream entry holding
+        // the full records. A batch is almost always one group: three commands for up to MaxBatch clicks.
+        foreach (var group in batch.GroupBy(p => (Shard: _keys.ClickShard(p.Click.ClickId), Hour: HourOf(p.Click.CreatedAt))))
         {
-            var p = batch[i];
-            clicks[i] = p.Click;
-            tasks[i] = db.StringSetAsync(_keys.Click(p.Click.ClickId), ClickCodec.Encode(p.Click, compact: true), p.Ttl);
+            var clicks = group.Select(p => p.Click).ToArray();
+            var records = new HashEntry[clicks.Length];
+            for (var i = 0; i < clicks.Length; i++) records[i] = new HashEntry(clicks[i].ClickId, ClickCodec.Encode(clicks[i], compact: true));
+            var hash = _keys.ClickRecords(group.Key.Shard, group.Key.Hour);
+            tasks.Add(db.HashSetAsync(hash, records));
+            tasks.Add(db.KeyExpireAsync(hash, (group.Key.Hour + TimeSpan.FromHours(1) + _options.HotPeriod).UtcDateTime));
+            tasks.Add(db.AddAsync(_keys.ClickStream(group.Key.Shard), ClickCodec.EncodeBatch(clicks)));
         }
-        var shard = _options.StreamShards <= 1 ? 0 : (int)((uint)Interlocked.Increment(ref _nextShard) % (uint)_options.StreamShards);
-        tasks[batch.Count] = db.AddAsync(_keys.ClickStream(shard), ClickCodec.EncodeBatch(clicks));
+        var counters = CountersOf(batch);
         var totals = new Task<long>[counters.Count];
         for (var i = 0; i < counters.Count; i++)
         {
             var (key, count) = counters[i];
             totals[i] = db.StringIncrementAsync(key, count);
             // Daily and monthly counters outlive their period a little, then go.
-            tasks[batch.Count + 1 + i] = db.KeyExpireAsync(key, TimeSpan.FromDays(32));
+            tasks.Add(db.KeyExpireAsync(key, TimeSpan.FromDays(32)));
         }
         await Task.WhenAll(tasks.Concat(totals));
         for (var i = 0; i < counters.Count; i++) _caps.Observe(counters[i].Key, totals[i].Result);
     }
+
+    private static DateTimeOffset HourOf(DateTimeOffset t) => new(t.Year, t.Month, t.Day, t.Hour, 0, 0, TimeSpan.Zero);
 
     private static List<(string Key, long Count)> CountersOf(List<Pending> batch)
     {
@@ -138,10 +169,9 @@ public sealed class ClickRecorder : BackgroundService
         return counts is null ? [] : counts.Select(c => (c.Key, c.Value)).ToList();
     }
 
-    private sealed class Pending(ClickRecord click, TimeSpan ttl, string[] capCounters)
+    private sealed class Pending(ClickRecord click, string[] capCounters)
     {
         public ClickRecord Click { get; } = click;
-        public TimeSpan Ttl { get; } = ttl;
         public string[] CapCounters { get; } = capCounters;
         public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -12,9 +12,10 @@ public sealed class ClickLookup(ConnectionMultiplexer redis, RedisKeys keys, Npg
 {
     public async Task<ClickRecord?> FindAsync(string clickId)
     {
-        var hot = await redis.GetDatabase().StringGetAsync(keys.Click(clickId));
-        if (hot.HasValue) return ClickCodec.Decode((byte[])hot!);
+        // The id carries its time, which names the hour's attribution hash in Redis and the partition in PostgreSQL.
         if (!Ulid.TryGetTimestamp(clickId, out var createdAt)) return null;
+        var hot = await redis.GetDatabase().HashGetAsync(keys.ClickRecords(keys.ClickShard(clickId), createdAt), clickId);
+        if (hot.HasValue) return ClickCodec.Decode((byte[])hot!);
         await using var conn = await db.OpenConnectionAsync();
         var row = await conn.QuerySingleOrDefaultAsync<Row>("""
             SELECT click_id, created_at, offer_id, publisher_id, link_id, sub1, sub2, sub3, sub4, sub5, source,

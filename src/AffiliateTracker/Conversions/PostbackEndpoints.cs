@@ -1,5 +1,6 @@
 using AffiliateTracker.Clicks;
 using AffiliateTracker.Http;
+using AffiliateTracker.Observability;
 using StackExchange.Redis;
 
 namespace AffiliateTracker.Conversions;
@@ -12,9 +13,10 @@ public static class PostbackEndpoints
 
     public static void MapPostbacks(this IEndpointRouteBuilder app)
     {
-        app.MapMethods("/postback", ["GET", "POST"], async (HttpContext http, PostbackHandler handler, PostbackLog log, TimeProvider time, ILoggerFactory logs) =>
+        app.MapMethods("/postback", ["GET", "POST"], async (HttpContext http, PostbackHandler handler, PostbackLog log, TimeProvider time, ILoggerFactory logs, TrackerMetrics metrics) =>
         {
-            var (outcome, query) = await RunAsync(http, PostbackHandler.Via.Postback, handler, logs.CreateLogger("AffiliateTracker.Postbacks"));
+            var (outcome, query) = await RunAsync(http, PostbackHandler.Via.Postback, handler, logs.CreateLogger("AffiliateTracker.Postbacks"), metrics);
+            metrics.Postback("postback", outcome.Decision);
             log.Write(Entry(outcome, PostbackHandler.Via.Postback, query, http, time));
             return outcome.IsSuccess
                 ? Results.Json(new { result = outcome.Decision, conversion_id = outcome.ConversionId, status = outcome.Status, message = outcome.Message })
@@ -22,9 +24,10 @@ public static class PostbackEndpoints
         }).WithTags("Conversions").WithSummary("Server-to-server conversion postback")
           .WithDescription("Parameters: click_id (or transaction_id, clickid, cid, subid), goal, amount, currency, txid, status, token.");
 
-        app.MapGet("/pixel", async (HttpContext http, PostbackHandler handler, PostbackLog log, TimeProvider time, ILoggerFactory logs) =>
+        app.MapGet("/pixel", async (HttpContext http, PostbackHandler handler, PostbackLog log, TimeProvider time, ILoggerFactory logs, TrackerMetrics metrics) =>
         {
-            var (outcome, query) = await RunAsync(http, PostbackHandler.Via.Pixel, handler, logs.CreateLogger("AffiliateTracker.Postbacks"));
+            var (outcome, query) = await RunAsync(http, PostbackHandler.Via.Pixel, handler, logs.CreateLogger("AffiliateTracker.Postbacks"), metrics);
+            metrics.Postback("pixel", outcome.Decision);
             log.Write(Entry(outcome, PostbackHandler.Via.Pixel, query, http, time));
             http.Response.Headers.CacheControl = "no-store";
             return Results.File(Gif, "image/gif");
@@ -32,7 +35,7 @@ public static class PostbackEndpoints
     }
 
     private static async Task<(PostbackOutcome Outcome, Dictionary<string, string> Query)> RunAsync(
-        HttpContext http, PostbackHandler.Via via, PostbackHandler handler, ILogger log)
+        HttpContext http, PostbackHandler.Via via, PostbackHandler handler, ILogger log, TrackerMetrics metrics)
     {
         Dictionary<string, string> parameters = [];
         try
@@ -58,6 +61,7 @@ public static class PostbackEndpoints
         catch (Exception e) when (e is RedisException or TimeoutException or Npgsql.NpgsqlException)
         {
             // Could not record it durably right now: the advertiser's retry is the right move.
+            metrics.StoreError(e, "postback");
             log.LogError(e, "Postback could not be recorded; answered 503");
             return (PostbackOutcome.Fail(503, "unavailable", "The tracker cannot record this right now; retry later."), parameters);
         }

@@ -40,7 +40,7 @@ public sealed class PostbackLog(
             .Select(p => $"{Uri.EscapeDataString(p.Key)}={Uri.EscapeDataString(p.Value.Length > 300 ? p.Value[..300] : p.Value)}"));
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => options.Value.FlusherEnabled
-        ? StreamConsumer.RunLoopAsync(() => FlushOnceAsync(options.Value.ReclaimAfter), options.Value.FlushIdleDelay, log, "Postback log flush", stoppingToken)
+        ? consumer.RunLoopAsync(() => FlushOnceAsync(options.Value.ReclaimAfter), options.Value.FlushIdleDelay, log, "Postback log flush", stoppingToken)
         : Task.CompletedTask;
 
     public Task<int> FlushOnceAsync(TimeSpan reclaimAfter) =>

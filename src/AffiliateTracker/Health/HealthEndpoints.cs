@@ -28,7 +28,7 @@ public static class HealthEndpoints
             DateTimeOffset? oldest = null;
             if (redisCheck.Ok)
             {
-                for (var shard = 0; shard < Math.Max(1, options.Value.StreamShards); shard++)
+                for (var shard = 0; shard < keys.ClickShards; shard++)
                 {
                     var (length, first) = await redis.GetDatabase().BacklogAsync(keys.ClickStream(shard));
                     backlog += length;

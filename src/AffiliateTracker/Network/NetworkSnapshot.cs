@@ -4,7 +4,10 @@ namespace AffiliateTracker.Network;
 
 public sealed record GoalConfig(string Code, string Name, string PayoutType, decimal Payout, string RevenueType, decimal Revenue, bool OncePerClick);
 
-public sealed record Caps(int? DailyClicks, int? MonthlyClicks, int? DailyConversions, int? MonthlyConversions);
+public sealed record Caps(int? DailyClicks, int? MonthlyClicks, int? DailyConversions, int? MonthlyConversions)
+{
+    public bool Any { get; } = DailyClicks is not null || MonthlyClicks is not null || DailyConversions is not null || MonthlyConversions is not null;
+}
 
 public sealed record OfferConfig(
     long Id, long AdvertiserId, string Name, string Status, string LandingUrl, string? FallbackUrl, string Currency,

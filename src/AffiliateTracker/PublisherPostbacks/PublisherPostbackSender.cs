@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using AffiliateTracker.Network;
+using AffiliateTracker.Observability;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -13,7 +14,7 @@ namespace AffiliateTracker.PublisherPostbacks;
 /// publisher's postbacks after repeated failures, recording why.
 public sealed class PublisherPostbackSender(
     NpgsqlDataSource db, IHttpClientFactory http, NetworkCache network, IOptions<PublisherPostbackOptions> options,
-    ILogger<PublisherPostbackSender> log, TimeProvider time) : BackgroundService
+    ILogger<PublisherPostbackSender> log, TimeProvider time, TrackerMetrics metrics) : BackgroundService
 {
     public const string HttpClientName = "publisher-postbacks";
     private readonly PublisherPostbackOptions _options = options.Value;
@@ -25,7 +26,11 @@ public sealed class PublisherPostbackSender(
         {
             var sent = 0;
             try { sent = await SendDueAsync(stoppingToken); }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested) { log.LogError(e, "Publisher postback pass failed; retrying"); }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                metrics.StoreError(e, "publisher_postbacks");
+                log.LogError(e, "Publisher postback pass failed; retrying");
+            }
             if (sent > 0) continue;
             try { await Task.Delay(_options.PollInterval, stoppingToken); }
             catch (OperationCanceledException) { break; }
@@ -72,6 +77,7 @@ public sealed class PublisherPostbackSender(
         var delivered = code is >= 200 and < 300;
         var retryable = !delivered && (code is null or >= 500 or 429) && d.Attempts < _options.MaxAttempts;
         var state = delivered ? "delivered" : retryable ? "pending" : "failed";
+        metrics.Delivery(delivered ? "delivered" : retryable ? "retry" : "failed");
         var delay = TimeSpan.FromTicks(Math.Min(_options.MaxDelay.Ticks, _options.BaseDelay.Ticks * (1L << Math.Min(d.Attempts - 1, 20))));
 
         await using var conn = await db.OpenConnectionAsync(CancellationToken.None);
@@ -93,7 +99,11 @@ public sealed class PublisherPostbackSender(
                 UPDATE publishers SET postback_paused_reason = @reason WHERE id = @PublisherId AND postback_paused_reason IS NULL
                 """, new { d.PublisherId, reason = $"Paused at {now:u} after {failures} failed deliveries in a row; last: {(code is { } c ? $"HTTP {c}" : error)}. Saving a postback URL resumes delivery." }, tx);
         await tx.CommitAsync(CancellationToken.None);
-        if (pause) await network.ChangedAsync();
+        if (pause)
+        {
+            metrics.Delivery("paused");
+            await network.ChangedAsync();
+        }
 
         if (delivered) log.LogInformation("Publisher postback {PostbackId} for conversion {ConversionId} delivered", d.Id, d.ConversionId);
         else log.LogWarning("Publisher postback {PostbackId} for conversion {ConversionId} failed (attempt {Attempt}, {Status}); {Next}",

@@ -2,8 +2,9 @@ namespace AffiliateTracker.Storage;
 
 /// Every Redis key the tracker uses is built here. Layout (P = configured prefix, default "at:"):
 ///
-///   P{c:ID}                 string, compact click record for attribution; TTL = min(window, hot period)
 ///   P{clicks:N}:stream      stream of click batches, shard N; consumer group "flushers"
+///   P{clicks:N}:a:HOUR      hash of compact click records for attribution (field = click id), one per
+///                           shard and UTC hour (yyyyMMddHH); expires HotPeriod after the hour ends
 ///   Puq:OFFER:VISITOR       string, first click id of a visitor on an offer in the last 24 h
 ///   P{cc:OFFER}:PUB|all:PERIOD   click counter for caps (PERIOD = dYYYYMMDD or mYYYYMM)
 ///   P{cv:N}:stream          stream of conversion events, shard N = offer id mod shards
@@ -13,13 +14,20 @@ namespace AffiliateTracker.Storage;
 ///   P{plog}:stream          stream of inbound postback / pixel log entries
 ///   Pconfig                 pub/sub channel: network configuration changed, reload it
 ///
-/// Braces are Redis Cluster hash tags: a click's keys share a slot, and each stream shard is one slot,
+/// Braces are Redis Cluster hash tags: a click shard's stream and attribution hashes share a slot (the
+/// shard follows from the click id, so a lookup knows where to look), and each shard is one slot,
 /// so a cluster spreads shards over nodes. A conversion's dedupe record, its offer's counters and its
 /// stream share the shard's slot, so one Lua script can check, count and append atomically.
-public sealed class RedisKeys(string prefix, int conversionShards = 1)
+public sealed class RedisKeys(string prefix, int conversionShards = 1, int clickShards = 1)
 {
     public string Prefix { get; } = prefix;
     public int ConversionShards { get; } = Math.Max(1, conversionShards);
+    public int ClickShards { get; } = Math.Max(1, clickShards);
+
+    /// A click's shard, from the random tail of its id: the recorder and every lookup agree without asking.
+    public int ClickShard(string clickId) =>
+        ClickShards == 1 || clickId.Length < 4 ? 0 : (int)((uint)(clickId[^1] * 31 * 31 + clickId[^2] * 31 + clickId[^3]) % (uint)ClickShards);
+    public string ClickRecords(int shard, DateTimeOffset clickTime) => $"{Prefix}{{clicks:{shard}}}:a:{clickTime.UtcDateTime:yyyyMMddHH}";
 
     public int ConversionShard(long offerId) => (int)(offerId % ConversionShards);
     public string ConversionStream(int shard) => $"{Prefix}{{cv:{shard}}}:stream";
@@ -36,7 +44,6 @@ public sealed class RedisKeys(string prefix, int conversionShards = 1)
     public static string Day(DateTimeOffset t) => "d" + t.UtcDateTime.ToString("yyyyMMdd");
     public static string Month(DateTimeOffset t) => "m" + t.UtcDateTime.ToString("yyyyMM");
 
-    public string Click(string clickId) => $"{Prefix}{{c:{clickId}}}";
     public string ClickStream(int shard) => $"{Prefix}{{clicks:{shard}}}:stream";
     public string Visitor(long offerId, string visitorHash) => $"{Prefix}uq:{offerId}:{visitorHash}";
     public string ConfigChannel => $"{Prefix}config";

@@ -66,9 +66,12 @@ public static class RedisStreams
         var length = (long)await lengthTask;
         var first = (RedisResult[])(await firstTask)!;
         if (first.Length == 0) return (length, null);
-        var id = (string)((RedisResult[])first[0]!)[0]!;
-        return (length, DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(id.AsSpan(0, id.IndexOf('-')))));
+        return (length, EntryTime((string)((RedisResult[])first[0]!)[0]!));
     }
+
+    /// An entry id is "milliseconds-sequence": when Redis appended it.
+    public static DateTimeOffset EntryTime(string id) =>
+        long.TryParse(id.AsSpan(0, Math.Max(0, id.IndexOf('-'))), out var ms) ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : DateTimeOffset.UtcNow;
 
     private static List<Entry> ParseEntries(RedisResult entriesResult)
     {

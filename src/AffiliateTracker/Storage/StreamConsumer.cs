@@ -1,3 +1,4 @@
+using AffiliateTracker.Observability;
 using StackExchange.Redis;
 
 namespace AffiliateTracker.Storage;
@@ -6,7 +7,7 @@ namespace AffiliateTracker.Storage;
 /// first takes over entries another consumer read but never acknowledged (it crashed or hung), then
 /// reads new ones, hands them to `process`, and acknowledges and deletes only what `process` reports
 /// done, after it returns. An exception leaves everything pending, to be delivered again.
-public sealed class StreamConsumer(ConnectionMultiplexer redis, ILogger<StreamConsumer> log)
+public sealed class StreamConsumer(ConnectionMultiplexer redis, TrackerMetrics metrics, ILogger<StreamConsumer> log)
 {
     /// This process's consumer name; unique per process, so a restarted server is a new consumer.
     public string Name { get; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
@@ -19,7 +20,13 @@ public sealed class StreamConsumer(ConnectionMultiplexer redis, ILogger<StreamCo
         var entries = await db.AutoClaimAsync(stream, RedisKeys.FlusherGroup, Name, reclaimAfter, count);
         if (entries.Count > 0) log.LogWarning("Took over {Count} unacknowledged entries of {Stream}", entries.Count, stream);
         entries.AddRange(await db.ReadGroupAsync(stream, RedisKeys.FlusherGroup, Name, count));
-        if (entries.Count == 0) return 0;
+        var label = Label(stream);
+        if (entries.Count == 0)
+        {
+            metrics.FlushIdle(label);
+            return 0;
+        }
+        var lag = DateTimeOffset.UtcNow - RedisStreams.EntryTime(entries[0].Id);
         IReadOnlyCollection<string> done;
         try
         {
@@ -42,6 +49,7 @@ public sealed class StreamConsumer(ConnectionMultiplexer redis, ILogger<StreamCo
             done = ok;
         }
         if (done.Count > 0) await db.AckAndDeleteAsync(stream, RedisKeys.FlusherGroup, done.ToList());
+        metrics.Flushed(label, done.Count, lag);
         return entries.Count;
     }
 
@@ -61,7 +69,7 @@ public sealed class StreamConsumer(ConnectionMultiplexer redis, ILogger<StreamCo
     /// Runs `pass` until stopped: again at once while it finds work, after `idleDelay` when it does not,
     /// with growing backoff while it fails (a store is down; the entries wait in the stream). A pass in
     /// flight when the server stops is finished, not cancelled, so its batch is written and acknowledged.
-    public static async Task RunLoopAsync(Func<Task<int>> pass, TimeSpan idleDelay, ILogger log, string what,
+    public async Task RunLoopAsync(Func<Task<int>> pass, TimeSpan idleDelay, ILogger log, string what,
         CancellationToken stoppingToken)
     {
         var failures = 0;
@@ -80,10 +88,20 @@ public sealed class StreamConsumer(ConnectionMultiplexer redis, ILogger<StreamCo
             }
             catch (Exception e)
             {
+                metrics.StoreError(e, what);
+                metrics.FlushFailed(what);
                 if (failures++ % 20 == 0) log.LogError(e, "{What} failed; retrying", what);
                 try { await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 100 * failures)), stoppingToken); }
                 catch (OperationCanceledException) { break; }
             }
         }
+    }
+
+    // "at:{clicks:0}:stream" -> "clicks:0": the metric label names the stream without the deployment's prefix.
+    private static string Label(string stream)
+    {
+        var open = stream.IndexOf('{');
+        var close = stream.IndexOf('}');
+        return open >= 0 && close > open ? stream[(open + 1)..close] : stream;
     }
 }

@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# The load harness: the tracker against the fastest redirect this machine can serve, in one run.
+#
+#   benchmarks/load/harness.sh [clicks|postbacks|mixed|all]      (default: all)
+#
+# Starts Redis and PostgreSQL (deploy/services.sh; Redis with AOF, fsync every second), builds and starts
+# the tracker in Release on 127.0.0.1:5090 against its own database (affiliatetracker_load, made anew)
+# and Redis database 5 (emptied), starts an nginx on 127.0.0.1:5099 that answers `return 302` with a
+# Set-Cookie (the reference), and drives both with wrk with the same threads, connections and duration,
+# alternating runs. Reports requests/s and latency p50/p99/p99.9 for each, the tracker/nginx ratio, the
+# tracker's CPU and memory, and then checks the count: every click the tracker answered with a 302
+# (its own counter, /metrics) is exactly one row in PostgreSQL once the flusher drains; every postback
+# answered "created" is exactly one conversion row. Everything it starts it stops, by process id.
+#
+# Settings: DURATION (s, 10), CONNS (64), THREADS (2), ROUNDS (alternations, 2), SERVER_ENV (extra
+# environment for the tracker, e.g. "DOTNET_gcServer=0").
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+HERE="$ROOT/benchmarks/load"
+MODE="${1:-all}"
+DURATION="${DURATION:-10}"; CONNS="${CONNS:-64}"; THREADS="${THREADS:-2}"; ROUNDS="${ROUNDS:-2}"
+PORT=5090; NGINX_PORT=5099; REDIS_DB=5; DB=affiliatetracker_load
+BASE="http://127.0.0.1:$PORT"
+WORK="$ROOT/.data/load"; mkdir -p "$WORK"
+export HARNESS_DIR="$HERE"
+
+for tool in wrk nginx curl; do
+  command -v "$tool" >/dev/null || { echo "installing $tool"; apt-get install -y -qq "$([ "$tool" = nginx ] && echo nginx-light || echo "$tool")" >/dev/null; }
+done
+
+"$ROOT/deploy/services.sh" up
+eval "$("$ROOT/deploy/services.sh" env "$DB")"
+PG="host=127.0.0.1 port=${AT_PG_PORT:-15432} user=affiliatetracker"
+REDIS=(redis-cli -h 127.0.0.1 -p "${AT_REDIS_PORT:-16379}" -n "$REDIS_DB")
+psql "$PG dbname=postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
+"${REDIS[@]}" FLUSHDB >/dev/null
+q() { psql "$PG dbname=$DB" -tAc "$1"; }
+
+echo "== building the tracker (Release)"
+dotnet build "$ROOT/src/AffiliateTracker" -c Release -v q -nologo >/dev/null
+
+SERVER_PID=""; NGINX_PID=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# The reference: nginx answering every request with the same kind of answer, a 302 with a cookie.
+cat > "$WORK/nginx.conf" <<CONF
+worker_processes 2;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+daemon off;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$NGINX_PORT reuseport;
+    location / {
+      add_header Set-Cookie "atc_1=01M826K991BF642XFMVZZN3E6W; Max-Age=2592000; Path=/; SameSite=Lax; HttpOnly" always;
+      add_header Cache-Control "no-store" always;
+      return 302 "https://shop.example/landing?click_id=01M826K991BF642XFMVZZN3E6W&aff_id=1&sub1=harness";
+    }
+  }
+}
+CONF
+nginx -c "$WORK/nginx.conf" -p "$WORK" & NGINX_PID=$!
+
+echo "== starting the tracker on $BASE"
+(
+  export ConnectionStrings__Redis="$ConnectionStrings__Redis,defaultDatabase=$REDIS_DB" ConnectionStrings__Postgres
+  export Demo__Enabled=true Demo__PublicBaseUrl="$BASE" Secrets__MasterKey="$(head -c 32 /dev/urandom | base64)"
+  # Demo postback tokens are public; the load comes from one address, so the per-IP postback limit is off.
+  export RateLimits__PostbackPerIpPerSecond=0 RateLimits__ManagementPerKeyPerMinute=0 RateLimits__ManagementPerIpPerMinute=0
+  for kv in ${SERVER_ENV:-}; do export "$kv"; done
+  exec dotnet "$ROOT/src/AffiliateTracker/bin/Release/net10.0/AffiliateTracker.dll" --urls "$BASE"
+) > "$WORK/server.log" 2>&1 & SERVER_PID=$!
+for _ in $(seq 1 120); do curl -sf "$BASE/health" >/dev/null 2>&1 && break; sleep 0.5; done
+curl -sf "$BASE/health" >/dev/null || { echo "tracker did not start; see $WORK/server.log"; exit 1; }
+for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/" && break; sleep 0.1; done
+
+api() { curl -sf -H "Authorization: Bearer demo-admin-key" -H 'Content-Type: application/json' "$@"; }
+json() { python3 -c "import sys,json; print(json.load(sys.stdin)$1)"; }
+metric() { curl -s "$BASE/metrics" | awk -v m="$1" 'index($0, m" ") == 1 {print $2}' | tail -n 1 | cut -d. -f1; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
+rss_mb() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$SERVER_PID/status"; }
+offer=$(api "$BASE/api/v1/offers" | json "[0]['id']")
+
+# A fresh link on the demo sneakers offer for a fresh publisher, so its rows are this run's alone.
+new_link() {
+  local publisher link
+  publisher=$(api -X POST "$BASE/api/v1/publishers" -d "{\"name\":\"harness $1 $(date +%s%N)\"}" | json "['id']")
+  api -X PUT "$BASE/api/v1/offers/$offer/publishers/$publisher" -d '{}' >/dev/null
+  link=$(api -X POST "$BASE/api/v1/links" -d "{\"offer_id\":$offer,\"publisher_id\":$publisher}")
+  echo "$(echo "$link" | json "['code']") $(echo "$link" | json "['id']")"
+}
+
+# Pre-made clicks for postbacks, older than the too-fast threshold so conversions are not flagged.
+make_clicks() {
+  local ids="" id
+  for i in $(seq 1 "$1"); do
+    id=$(curl -s -o /dev/null -D - -A "Mozilla/5.0 harness-$i" "$BASE/c/demo-sneakers-bob?sub1=harness" | sed -nE 's/^[Ss]et-[Cc]ookie: atc_[0-9]+=([A-Z0-9]+);.*/\1/p')
+    ids="$ids${ids:+,}$id"
+  done
+  echo "$ids"
+}
+
+# wrk with the run's settings; prints the RESULT line's fields as shell assignments.
+run_wrk() { # target-url script
+  wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$2" "$1" 2>&1 | sed -n 's/^RESULT //p'
+}
+field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+
+wait_rows() { # sql expected
+  local n=0
+  for _ in $(seq 1 240); do n=$(q "$1"); [ "$n" -ge "$2" ] && break; sleep 0.5; done
+  echo "$n"
+}
+
+table_header() { printf '\n%-22s %10s %9s %9s %9s %9s %7s %8s\n' "run" "req/s" "p50 ms" "p99 ms" "p99.9 ms" "errors" "cpu %" "rss MB"; }
+table_row() { printf '%-22s %10s %9s %9s %9s %9s %7s %8s\n' "$@"; }
+
+compare() { # name tracker-script nginx-path
+  local name="$1" script="$2" best_t=0 best_n=0 sum_t=0 sum_n=0 r t n c0 c1 p99t p99n
+  table_header
+  for round in $(seq 1 "$ROUNDS"); do
+    n=$(PATH_PREFIX=/c/any run_wrk "http://127.0.0.1:$NGINX_PORT" "$HERE/clicks.lua")
+    table_row "nginx 302 #$round" "$(field "$n" rps)" "$(field "$n" p50_ms)" "$(field "$n" p99_ms)" "$(field "$n" p999_ms)" "$(( $(field "$n" errors) + $(field "$n" bad_status) ))" "-" "-"
+    c0=$(cpu_ticks)
+    t=$(run_wrk "$BASE" "$script")
+    c1=$(cpu_ticks)
+    table_row "tracker $name #$round" "$(field "$t" rps)" "$(field "$t" p50_ms)" "$(field "$t" p99_ms)" "$(field "$t" p999_ms)" "$(( $(field "$t" errors) + $(field "$t" bad_status) ))" \
+      "$(( (c1 - c0) / DURATION ))" "$(rss_mb)"
+    sum_t=$(python3 -c "print($sum_t + $(field "$t" rps))"); sum_n=$(python3 -c "print($sum_n + $(field "$n" rps))")
+    p99t=$(field "$t" p99_ms); p99n=$(field "$n" p99_ms)
+  done
+  printf 'ratio tracker/nginx (mean of %s alternating runs each): %s   (last p99: tracker %s ms, nginx %s ms)\n' \
+    "$ROUNDS" "$(python3 -c "print(f'{$sum_t / $sum_n:.3f}')")" "$p99t" "$p99n"
+}
+
+clicks_mode() {
+  echo; echo "=== clicks: GET /c/{code}, $THREADS threads, $CONNS connections, ${DURATION}s per run"
+  read -r code link_id < <(new_link clicks)
+  local before after rows
+  before=$(metric 'at_clicks_total{outcome="redirect"}'); before=${before:-0}
+  PATH_PREFIX="/c/$code" compare clicks "$HERE/clicks.lua"
+  after=$(metric 'at_clicks_total{outcome="redirect"}')
+  rows=$(wait_rows "select count(*) from clicks where link_id = $link_id" $((after - before)))
+  echo "clicks answered 302 by the tracker: $((after - before))   click rows in PostgreSQL: $rows   lost: $(( after - before - rows ))"
+  local sample bytes
+  sample=$("${REDIS[@]}" --scan --pattern "at:{c:*" | head -n 200)
+  bytes=$(for k in $sample; do "${REDIS[@]}" MEMORY USAGE "$k"; done | awk '{s += $1; n++} END {if (n) printf "%.0f", s / n}')
+  echo "Redis bytes per stored click (MEMORY USAGE, mean of $(echo "$sample" | wc -w) keys): $bytes"
+}
+
+postbacks_mode() {
+  echo; echo "=== postbacks: GET /postback with unique txids (every 10th a retry of an earlier one), $CONNS connections, ${DURATION}s per run"
+  local clicks run created0 dup0 created1 dup1 rows total=0
+  clicks=$(make_clicks 200); sleep 6
+  created0=$(metric 'at_postbacks_total{via="postback",decision="created"}'); created0=${created0:-0}
+  dup0=$(metric 'at_postbacks_total{via="postback",decision="duplicate"}'); dup0=${dup0:-0}
+  table_header
+  for round in $(seq 1 "$ROUNDS"); do
+    n=$(PATH_PREFIX=/c/any run_wrk "http://127.0.0.1:$NGINX_PORT" "$HERE/clicks.lua")
+    table_row "nginx 302 #$round" "$(field "$n" rps)" "$(field "$n" p50_ms)" "$(field "$n" p99_ms)" "$(field "$n" p999_ms)" "$(( $(field "$n" errors) + $(field "$n" bad_status) ))" "-" "-"
+    c0=$(cpu_ticks)
+    t=$(CLICKS="$clicks" TOKEN=demo-postback-token RUN="h$(date +%s%N)" run_wrk "$BASE" "$HERE/postbacks.lua")
+    c1=$(cpu_ticks)
+    table_row "tracker postbacks #$round" "$(field "$t" rps)" "$(field "$t" p50_ms)" "$(field "$t" p99_ms)" "$(field "$t" p999_ms)" "$(( $(field "$t" errors) + $(field "$t" bad_status) ))" \
+      "$(( (c1 - c0) / DURATION ))" "$(rss_mb)"
+  done
+  created1=$(metric 'at_postbacks_total{via="postback",decision="created"}'); dup1=$(metric 'at_postbacks_total{via="postback",decision="duplicate"}')
+  rows=$(wait_rows "select count(*) from conversions where txid like 'h%'" $((created1 - created0)))
+  echo "postbacks answered created: $((created1 - created0))   duplicate: $((dup1 - dup0))   conversion rows: $rows   lost: $((created1 - created0 - rows))   txids in two rows: $(q "select count(*) from (select txid from conversions where txid like 'h%' group by offer_id, goal, txid having count(*) > 1) d")"
+}
+
+mixed_mode() {
+  echo; echo "=== mixed: clicks with 2% postbacks, $CONNS connections, ${DURATION}s per run"
+  local clicks code link_id c0 c1 p0 p1 rows crow
+  read -r code link_id < <(new_link mixed)
+  clicks=$(make_clicks 200); sleep 6
+  c0=$(metric 'at_clicks_total{outcome="redirect"}'); p0=$(metric 'at_postbacks_total{via="postback",decision="created"}'); p0=${p0:-0}
+  PATH_PREFIX="/c/$code" CLICKS="$clicks" TOKEN=demo-postback-token RUN="m$(date +%s%N)" compare mixed "$HERE/mixed.lua"
+  c1=$(metric 'at_clicks_total{outcome="redirect"}'); p1=$(metric 'at_postbacks_total{via="postback",decision="created"}')
+  rows=$(wait_rows "select count(*) from clicks where link_id = $link_id" $((c1 - c0)))
+  crow=$(wait_rows "select count(*) from conversions where txid like 'm%'" $((p1 - p0)))
+  echo "clicks answered 302: $((c1 - c0))   click rows: $rows   postbacks created: $((p1 - p0))   conversion rows: $crow"
+}
+
+echo "machine: $(nproc) cores; wrk, nginx, the tracker, Redis (AOF everysec) and PostgreSQL share them"
+case "$MODE" in
+  clicks) clicks_mode ;;
+  postbacks) postbacks_mode ;;
+  mixed) mixed_mode ;;
+  all) clicks_mode; postbacks_mode; mixed_mode ;;
+  *) echo "usage: $0 [clicks|postbacks|mixed|all]" >&2; exit 2 ;;
+esac
+echo; echo "tracker metrics at the end:"; curl -s "$BASE/metrics" | grep -E '^at_(clicks|postbacks|flush_entries|flush_failures|store_errors)' | sed 's/^/  /'
