@@ -13,6 +13,7 @@ if (args is ["ledger-check", ..]) return await LedgerCheckCommand.RunAsync(build
 
 // 4xx answers are expected and not errors; ErrorHandling logs the real failures (5xx) itself.
 builder.Logging.AddFilter("Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", LogLevel.None);
+builder.Services.AddTrustedProxies(builder.Configuration);
 builder.Services.AddStorage(builder.Configuration);
 builder.Services.AddNetworkConfiguration();
 builder.Services.AddClickTracking(builder.Configuration);
@@ -23,6 +24,7 @@ builder.Services.AddManagementApi();
 builder.Services.AddDemo(builder.Configuration);
 
 var app = builder.Build();
+app.UseTrustedProxies();
 app.UseJsonErrors();
 app.UseAuthentication();
 app.UseAuthorization();

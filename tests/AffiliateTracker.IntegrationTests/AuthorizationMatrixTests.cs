@@ -235,7 +235,7 @@ public sealed class AuthorizationMatrix : IAsyncLifetime
     private static async Task<T> Scalar<T>(string sql, object args)
     {
         await using var conn = await TrackerApp.DbAsync();
-        return await conn.ExecuteScalarAsync<T>(sql, args);
+        return (await conn.ExecuteScalarAsync<T>(sql, args))!;
     }
 
     private async Task GrantExtraPublisherAsync() => await App.GrantAsync(Setup.Owner.OfferId, Setup.ExtraPublisherId);
