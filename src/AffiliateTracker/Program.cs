@@ -21,12 +21,16 @@ builder.Services.AddConversions(builder.Configuration);
 builder.Services.AddPublisherPostbacks(builder.Configuration);
 builder.Services.AddMoney();
 builder.Services.AddManagementApi();
+builder.Services.AddRateLimits(builder.Configuration);
 builder.Services.AddDemo(builder.Configuration);
 
 var app = builder.Build();
 app.UseTrustedProxies();
 app.UseJsonErrors();
 app.UseAuthentication();
+// After authentication (a valid key has its own budget), before authorization (a caller over the
+// per-address budget gets 429 rather than another 401).
+app.UseRateLimiter();
 app.UseAuthorization();
 
 app.MapClicks();
