@@ -13,6 +13,9 @@ if (args is ["ledger-check", ..]) return await LedgerCheckCommand.RunAsync(build
 
 // 4xx answers are expected and not errors; ErrorHandling logs the real failures (5xx) itself.
 builder.Logging.AddFilter("Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", LogLevel.None);
+// The framework's "Request starting/finished" lines print the whole URL, and a postback's query string holds
+// the advertiser's token: held at Warning whatever level is configured, so secrets stay out of the logs.
+builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
 builder.Services.AddTrustedProxies(builder.Configuration);
 builder.Services.AddStorage(builder.Configuration);
 builder.Services.AddNetworkConfiguration();
