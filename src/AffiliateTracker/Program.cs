@@ -16,6 +16,12 @@ if (args is ["ledger-check", ..]) return await LedgerCheckCommand.RunAsync(build
 
 // 4xx answers are expected and not errors; ErrorHandling logs the real failures (5xx) itself.
 builder.Logging.AddFilter("Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", LogLevel.None);
+// The framework's "Request starting/finished" lines print the whole URL, and a postback's query string holds
+// the advertiser's token: off whatever level is configured, so secrets stay out of the logs. Off, not
+// Warning: while the category is enabled at all, the host also starts an Activity and a log scope for
+// every request, which cost the redirect measurably (benchmarks/README.md).
+builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+builder.Services.AddTrustedProxies(builder.Configuration);
 builder.Services.AddStorage(builder.Configuration);
 builder.Services.AddNetworkConfiguration();
 builder.Services.AddClickTracking(builder.Configuration);
@@ -23,17 +29,18 @@ builder.Services.AddConversions(builder.Configuration);
 builder.Services.AddPublisherPostbacks(builder.Configuration);
 builder.Services.AddMoney();
 builder.Services.AddManagementApi();
+builder.Services.AddRateLimits(builder.Configuration);
 builder.Services.AddDemo(builder.Configuration);
 
 var app = builder.Build();
+app.UseTrustedProxies();
 app.UseJsonErrors();
-// Only the management API authenticates: the redirect, postback and pixel never pay for it, nor wait on
-// PostgreSQL for a key that a visitor happens to send.
-app.UseWhen(http => http.Request.Path.StartsWithSegments("/api"), api =>
-{
-    api.UseAuthentication();
-    api.UseAuthorization();
-});
+// The rate limiter comes after authentication (a valid key has its own budget) and before authorization
+// (a caller over the per-address budget gets 429 rather than another 401); it limits only endpoints that
+// ask for it (the API and /postback). Only /api paths look at keys (ApiKeyAuthenticationHandler).
+app.UseAuthentication();
+app.UseRateLimiter();
+app.UseAuthorization();
 
 app.MapClicks();
 app.MapPostbacks();

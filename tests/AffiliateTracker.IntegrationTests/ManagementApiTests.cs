@@ -79,6 +79,24 @@ public sealed class ManagementApiTests(TrackerApp app) : IClassFixture<TrackerAp
     }
 
     [Fact]
+    public async Task A_goal_put_on_an_offer_is_added_and_a_second_put_changes_it()
+    {
+        var n = await app.CreateNetworkAsync();
+        var admin = await app.AdminAsync();
+
+        var added = await admin.PutAsJsonAsync($"/api/v1/offers/{n.OfferId}/goals/lead", new { name = "Lead", payout_type = "fixed", payout = 2.00m });
+        Assert.Equal(HttpStatusCode.OK, added.StatusCode);
+        var changed = await admin.PutAsJsonAsync($"/api/v1/offers/{n.OfferId}/goals/lead", new { name = "Lead", payout_type = "fixed", payout = 2.50m, revenue = 4.00m });
+        Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+
+        var goals = (await admin.GetFromJsonAsync<JsonObject>($"/api/v1/offers/{n.OfferId}"))!["goals"]!.AsArray();
+        Assert.Equal(["lead", "sale"], goals.Select(g => g!["code"]!.GetValue<string>()));
+        Assert.Equal((2.50m, 4.00m), (goals[0]!["payout"]!.GetValue<decimal>(), goals[0]!["revenue"]!.GetValue<decimal>()));
+        Assert.Equal(HttpStatusCode.NotFound,
+            (await admin.PutAsJsonAsync("/api/v1/offers/999999999/goals/lead", new { payout_type = "fixed", payout = 1m })).StatusCode);
+    }
+
+    [Fact]
     public async Task Missing_unknown_and_revoked_keys_get_401_and_a_wrong_role_403()
     {
         Assert.Equal(HttpStatusCode.Unauthorized, (await app.WithKey(null).GetAsync("/api/v1/offers")).StatusCode);

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using AffiliateTracker.Api;
 using AffiliateTracker.Clicks;
 using Dapper;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -48,6 +49,28 @@ public class TrackerApp : WebApplicationFactory<Program>
         builder.UseSetting("Secrets:MasterKey", Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes("integration-tests-master-key-0123456789")));
         // Only the conversion test apps deliver publisher postbacks (to a receiver on loopback).
         builder.UseSetting("PublisherPostbacks:Enabled", "false");
+        // Tests fire many requests from one (absent) address with a few keys; RateLimitTests sets low limits.
+        builder.UseSetting("RateLimits:ManagementPerKeyPerMinute", "1000000");
+        builder.UseSetting("RateLimits:ManagementPerIpPerMinute", "1000000");
+        builder.UseSetting("RateLimits:PostbackPerIpPerSecond", "1000000");
+        builder.ConfigureServices(s => s.AddSingleton<IStartupFilter, RemoteAddressFromTestHeader>());
+    }
+
+    /// TestServer requests come from no address; a test names one with this header, set as the connection's
+    /// remote address before the app's own middleware runs.
+    public const string RemoteIpHeader = "X-Test-Remote-Ip";
+
+    private sealed class RemoteAddressFromTestHeader : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use((http, nextMiddleware) =>
+            {
+                if (IPAddress.TryParse(http.Request.Headers[RemoteIpHeader].ToString(), out var ip)) http.Connection.RemoteIpAddress = ip;
+                return nextMiddleware(http);
+            });
+            next(app);
+        };
     }
 
     public T Service<T>() where T : notnull => Services.GetRequiredService<T>();

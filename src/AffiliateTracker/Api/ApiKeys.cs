@@ -58,6 +58,9 @@ public sealed class ApiKeyAuthenticationHandler(
 {
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        // Only the management API takes keys: the redirect, postback and pixel never wait on PostgreSQL for a
+        // key that a visitor happens to send.
+        if (!Request.Path.StartsWithSegments("/api")) return AuthenticateResult.NoResult();
         var secret = Presented(Request);
         if (secret is null) return AuthenticateResult.NoResult();
         if (secret.Length > 200) return AuthenticateResult.Fail("Malformed API key");

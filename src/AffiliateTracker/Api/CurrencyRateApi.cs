@@ -30,6 +30,7 @@ public static class CurrencyRateApi
 
         g.MapGet("/", async (Caller caller, NpgsqlDataSource db) =>
         {
+            caller.RequireAdmin();
             await using var conn = await db.OpenConnectionAsync();
             return (await conn.QueryAsync("SELECT from_currency, to_currency, rate, updated_at FROM currency_rates ORDER BY 1, 2"))
                 .Select(r => new { from_currency = (string)r.from_currency, to_currency = (string)r.to_currency, rate = (decimal)r.rate, updated_at = (DateTime)r.updated_at });

@@ -1,4 +1,5 @@
 using AffiliateTracker.Conversions;
+using AffiliateTracker.Http;
 using AffiliateTracker.Payouts;
 using AffiliateTracker.Reconciliation;
 using AffiliateTracker.Reports;
@@ -14,7 +15,8 @@ public static class ManagementApi
     public static void MapManagementApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1")
-            .RequireAuthorization(new AuthorizationPolicyBuilder(ApiKeys.Scheme).RequireAuthenticatedUser().Build());
+            .RequireAuthorization(new AuthorizationPolicyBuilder(ApiKeys.Scheme).RequireAuthenticatedUser().Build())
+            .RequireRateLimiting(RateLimits.Management);
         api.MapGet("/me", (HttpContext http) => Caller.From(http.User)).WithTags("Account");
         api.MapAdvertisers();
         api.MapPublishers();

@@ -21,7 +21,7 @@ public static class PostbackEndpoints
             return outcome.IsSuccess
                 ? Results.Json(new { result = outcome.Decision, conversion_id = outcome.ConversionId, status = outcome.Status, message = outcome.Message })
                 : Results.Json(new { error = outcome.Decision, message = outcome.Message }, statusCode: outcome.HttpStatus);
-        }).WithTags("Conversions").WithSummary("Server-to-server conversion postback")
+        }).RequireRateLimiting(RateLimits.Postback).WithTags("Conversions").WithSummary("Server-to-server conversion postback")
           .WithDescription("Parameters: click_id (or transaction_id, clickid, cid, subid), goal, amount, currency, txid, status, token.");
 
         app.MapGet("/pixel", async (HttpContext http, PostbackHandler handler, PostbackLog log, TimeProvider time, ILoggerFactory logs, TrackerMetrics metrics) =>
