@@ -14,11 +14,13 @@ public class ClickPathBenchmarks
         "spring sale & more", "post-17", null, null, null, "fb", "203.0.113.9", BrowserAgent, "https://blog.example/post", "US", false);
     private readonly ClickRecord[] _batch;
     private readonly byte[] _encodedBatch;
+    private readonly Microsoft.AspNetCore.Http.DefaultHttpContext _withCookie = new();
 
     public ClickPathBenchmarks()
     {
         _batch = Enumerable.Range(0, 256).Select(i => _click with { Sub2 = $"post-{i}" }).ToArray();
         _encodedBatch = ClickCodec.EncodeBatch(_batch);
+        _withCookie.Request.Headers.Cookie = $"_ga=GA1.2.3.4; atc_12={_click.ClickId}; theme=dark";
     }
 
     [Benchmark] public string NewClickId() => Ulid.New(DateTimeOffset.UtcNow);
@@ -27,4 +29,15 @@ public class ClickPathBenchmarks
     [Benchmark] public byte[] EncodeCompactRecord() => ClickCodec.Encode(_click, compact: true);
     [Benchmark] public byte[] EncodeBatchOf256() => ClickCodec.EncodeBatch(_batch);
     [Benchmark] public int DecodeBatchOf256() => ClickCodec.DecodeBatch(_encodedBatch).Count;
+
+    /// The Set-Cookie header of a redirect (a fresh DefaultHttpContext each time, included in the figure).
+    [Benchmark]
+    public string SetClickCookie()
+    {
+        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        ClickCookie.Set(http, 12, _click.ClickId, TimeSpan.FromDays(30));
+        return http.Response.Headers.SetCookie.ToString();
+    }
+
+    [Benchmark] public string? ReadClickCookie() => ClickCookie.Read(_withCookie, 12);
 }

@@ -6,7 +6,7 @@ for id in string.gmatch(os.getenv("CLICKS") or "", "[^,]+") do table.insert(clic
 local token, run = os.getenv("TOKEN"), os.getenv("RUN")
 local path = os.getenv("PATH_PREFIX") .. "?sub1=harness-mixed"
 wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0"
-local counter, tid, n = 0, 0, 0
+local counter, n = 0, 0
 function setup(thread) thread:set("tid", n); n = n + 1 end
 function request()
   counter = counter + 1

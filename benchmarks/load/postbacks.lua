@@ -5,7 +5,7 @@ dofile(os.getenv("HARNESS_DIR") .. "/report.lua")
 local clicks = {}
 for id in string.gmatch(os.getenv("CLICKS") or "", "[^,]+") do table.insert(clicks, id) end
 local token, run = os.getenv("TOKEN"), os.getenv("RUN")
-local counter, tid, n = 0, 0, 0
+local counter, n = 0, 0
 function setup(thread) thread:set("tid", n); n = n + 1 end
 function request()
   counter = counter + 1

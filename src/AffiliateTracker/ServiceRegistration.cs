@@ -26,7 +26,14 @@ public static class ServiceRegistration
         // Columns are snake_case, C# properties PascalCase.
         Dapper.DefaultTypeMap.MatchNamesWithUnderscores = true;
         // abortConnect=false: the server starts, and redirects keep working, while Redis is unreachable.
-        services.AddSingleton(_ => ConnectionMultiplexer.Connect(redis + ",abortConnect=false"));
+        services.AddSingleton(_ =>
+        {
+            var multiplexer = ConnectionMultiplexer.Connect(redis + ",abortConnect=false");
+            // 1.2.x delivers async results one at a time, in order, by default; nothing here depends on that
+            // order, and completing them concurrently keeps one slow continuation from holding up every other.
+            multiplexer.PreserveAsyncOrder = false;
+            return multiplexer;
+        });
         services.AddSingleton(new RedisKeys(config["Redis:KeyPrefix"] ?? "at:", config.GetValue("Conversions:StreamShards", 1), config.GetValue("Clicks:StreamShards", 1)));
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton<StreamConsumer>();

@@ -347,6 +347,31 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
     }
 
     [Fact]
+    public async Task A_redelivered_conversion_batch_writes_no_second_row_or_history()
+    {
+        var n = await app.CreateNetworkAsync();
+        var now = DateTimeOffset.UtcNow;
+        ConversionCreated Conversion(string txid) => new(Guid.NewGuid(), AffiliateTracker.Storage.Ulid.New(now), AffiliateTracker.Storage.Ulid.New(now),
+            now, n.OfferId, n.AdvertiserId, n.PublisherId, "sale", txid, "t:" + txid, ConversionStatus.Pending, 10m, "USD", null, null, 1m, 2m,
+            null, null, null, null, null, null, "203.0.113.7", null, [], "postback", now, now.AddDays(7), now, "advertiser:test", null);
+        var first = Conversion("redeliver-1");
+        var store = app.Service<ConversionStore>();
+        await store.ApplyAsync([first], [], now);
+
+        // The same event again (a crash between commit and acknowledgement), beside a new one: the fast COPY
+        // path meets the unique key, and the staging path writes only the new conversion.
+        var second = Conversion("redeliver-2");
+        await store.ApplyAsync([first, second], [], now);
+
+        await using var conn = await TrackerApp.DbAsync();
+        var rows = (await conn.QueryAsync<(string Txid, int History)>("""
+            SELECT c.txid, (SELECT count(*)::int FROM conversion_status_history h WHERE h.conversion_id = c.id)
+            FROM conversions c WHERE c.offer_id = @OfferId ORDER BY c.txid
+            """, new { n.OfferId })).ToList();
+        Assert.Equal([("redeliver-1", 1), ("redeliver-2", 1)], rows);
+    }
+
+    [Fact]
     public async Task A_click_no_longer_in_redis_is_attributed_from_postgresql()
     {
         var n = await app.CreateNetworkAsync();

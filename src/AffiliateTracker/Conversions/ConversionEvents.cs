@@ -19,14 +19,21 @@ public sealed record ConversionCreated(
 public sealed record ConversionStatusChanged(Guid EventId, string To, string Actor, string? Reason, DateTimeOffset At,
     long? OfferId = null, string? Goal = null, string? DedupeKey = null);
 
+/// The JSON of stream events and postback log entries: snake_case, so the names are the table columns.
+/// Source-generated (ConversionJsonContext): no reflection, and the writer is the generated fast path,
+/// because every postback serializes an event and a log entry.
 public static class ConversionJson
 {
-    public static readonly JsonSerializerOptions Options = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
+    public static byte[] Serialize(ConversionCreated value) => JsonSerializer.SerializeToUtf8Bytes(value, ConversionJsonContext.Default.ConversionCreated);
+    public static byte[] Serialize(ConversionStatusChanged value) => JsonSerializer.SerializeToUtf8Bytes(value, ConversionJsonContext.Default.ConversionStatusChanged);
+    public static byte[] Serialize(PostbackLogEntry value) => JsonSerializer.SerializeToUtf8Bytes(value, ConversionJsonContext.Default.PostbackLogEntry);
 
-    public static byte[] Serialize<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, Options);
-    public static T Deserialize<T>(byte[] data) => JsonSerializer.Deserialize<T>(data, Options) ?? throw new JsonException("null event");
+    public static T Deserialize<T>(byte[] data) =>
+        (T?)JsonSerializer.Deserialize(data, typeof(T), ConversionJsonContext.Default) ?? throw new JsonException("null event");
 }
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(ConversionCreated))]
+[JsonSerializable(typeof(ConversionStatusChanged))]
+[JsonSerializable(typeof(PostbackLogEntry))]
+internal sealed partial class ConversionJsonContext : JsonSerializerContext;

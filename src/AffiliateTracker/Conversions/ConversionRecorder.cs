@@ -7,44 +7,74 @@ namespace AffiliateTracker.Conversions;
 /// The Redis side of a conversion. Each script touches only keys of the offer's shard slot, so dedupe,
 /// cap counting and the append to the stream happen atomically: a postback answered 200 is in the stream
 /// (Redis AOF) exactly once, however many identical postbacks race.
-public sealed class ConversionRecorder(ConnectionMultiplexer redis, RedisKeys keys, ILogger<ConversionRecorder> log)
+public sealed class ConversionRecorder(ConnectionMultiplexer redis, RedisKeys keys, ILogger<ConversionRecorder> log) : IAsyncDisposable
 {
+    public ValueTask DisposeAsync() => _creates.DisposeAsync();
+
     public sealed record Created(bool IsNew, string ConversionId, string Status, string[] Flags);
     public enum ChangeResult { NotFound, Unchanged, Changed, NotAllowed, HeldForReview }
 
-    // KEYS: dedupe, stream, offer-day, offer-month, pub-day, pub-month, ip-day
-    // ARGV: id, status, dedupe ttl ms, payload, 4 caps (0 = none), day ttl ms, month ttl ms, ip limit (0 = none),
-    //       '1' when already flagged. The record is "id|status", plus "|review" while a flag waits for an admin.
+    // A batch of creations in one shard; per item 7 KEYS (dedupe, stream, offer-day, offer-month, pub-day,
+    // pub-month, ip-day) and 12 ARGV (id, status, dedupe ttl ms, payload, 4 caps (0 = none), day ttl ms,
+    // month ttl ms, ip limit (0 = none), '1' when already flagged). Items run in order, so the same
+    // conversion twice in one batch is created once. The record is "id|status", plus "|review" while a
+    // flag waits for an admin.
     private const string CreateScript = """
-        local existing = redis.call('GET', KEYS[1])
-        if existing then
-          local id, current = string.match(existing, '^([^|]*)|([^|]*)')
-          return {0, id .. '|' .. current}
+        local function create(k, a)
+          local existing = redis.call('GET', KEYS[k + 1])
+          if existing then
+            local id, current = string.match(existing, '^([^|]*)|([^|]*)')
+            return {0, id .. '|' .. current}
+          end
+          local flags = {}
+          local over = false
+          for i = 3, 6 do
+            local n = redis.call('INCR', KEYS[k + i])
+            if n == 1 then redis.call('PEXPIRE', KEYS[k + i], (i == 3 or i == 5) and ARGV[a + 9] or ARGV[a + 10]) end
+            local cap = tonumber(ARGV[a + i + 2])
+            if cap > 0 and n > cap then over = true end
+          end
+          if over then table.insert(flags, 'over_cap') end
+          local ipn = redis.call('INCR', KEYS[k + 7])
+          if ipn == 1 then redis.call('PEXPIRE', KEYS[k + 7], ARGV[a + 9]) end
+          local iplimit = tonumber(ARGV[a + 11])
+          if iplimit > 0 and ipn > iplimit then table.insert(flags, 'ip_velocity') end
+          local status = ARGV[a + 2]
+          local review = ''
+          if #flags > 0 or ARGV[a + 12] == '1' then
+            review = '|review'
+            if status == 'approved' then status = 'pending' end
+          end
+          local f = table.concat(flags, ',')
+          redis.call('SET', KEYS[k + 1], ARGV[a + 1] .. '|' .. status .. review, 'PX', ARGV[a + 3])
+          redis.call('XADD', KEYS[k + 2], '*', 't', 'c', 'd', ARGV[a + 4], 'f', f)
+          return {1, ARGV[a + 1] .. '|' .. status, f}
         end
-        local flags = {}
-        local over = false
-        for i = 3, 6 do
-          local n = redis.call('INCR', KEYS[i])
-          if n == 1 then redis.call('PEXPIRE', KEYS[i], (i == 3 or i == 5) and ARGV[9] or ARGV[10]) end
-          local cap = tonumber(ARGV[i + 2])
-          if cap > 0 and n > cap then over = true end
-        end
-        if over then table.insert(flags, 'over_cap') end
-        local ipn = redis.call('INCR', KEYS[7])
-        if ipn == 1 then redis.call('PEXPIRE', KEYS[7], ARGV[9]) end
-        local iplimit = tonumber(ARGV[11])
-        if iplimit > 0 and ipn > iplimit then table.insert(flags, 'ip_velocity') end
-        local status = ARGV[2]
-        local review = ''
-        if #flags > 0 or ARGV[12] == '1' then
-          review = '|review'
-          if status == 'approved' then status = 'pending' end
-        end
-        local f = table.concat(flags, ',')
-        redis.call('SET', KEYS[1], ARGV[1] .. '|' .. status .. review, 'PX', ARGV[3])
-        redis.call('XADD', KEYS[2], '*', 't', 'c', 'd', ARGV[4], 'f', f)
-        return {1, ARGV[1] .. '|' .. status, f}
+        local out = {}
+        for i = 0, #KEYS / 7 - 1 do out[i + 1] = create(i * 7, i * 12) end
+        return out
         """;
+
+    // Concurrent creations go to Redis together: one script call per shard for a whole batch of postbacks.
+    private readonly RedisBatcher<(RedisKey[] Keys, RedisValue[] Args), RedisResult> _creates = new(async batch =>
+    {
+        var database = redis.GetDatabase();
+        var results = new RedisResult[batch.Count];
+        var calls = new List<(int[] Indexes, Task<RedisResult> Result)>();
+        // Every key of an item is in its shard's slot ({cv:N}); the stream key (index 1) names the shard.
+        foreach (var g in Enumerable.Range(0, batch.Count).GroupBy(i => batch[i].Keys[1]))
+        {
+            var indexes = g.ToArray();
+            calls.Add((indexes, database.ScriptEvaluateAsync(CreateScript,
+                indexes.SelectMany(i => batch[i].Keys).ToArray(), indexes.SelectMany(i => batch[i].Args).ToArray())));
+        }
+        foreach (var (indexes, call) in calls)
+        {
+            var r = (RedisResult[])(await call)!;
+            for (var j = 0; j < indexes.Length; j++) results[indexes[j]] = r[j];
+        }
+        return results;
+    });
 
     // KEYS: dedupe, stream. ARGV: new status, payload, statuses it may change from (comma-separated)
     private const string ChangeScript = """
@@ -80,7 +110,7 @@ public sealed class ConversionRecorder(ConnectionMultiplexer redis, RedisKeys ke
             c.ClickIp is null ? 0 : ipLimit,
             c.Flags.Length > 0 ? "1" : "0",
         ];
-        var r = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(CreateScript, k, a))!;
+        var r = (RedisResult[])(await _creates.RunAsync((k, a)))!;
         var (id, status) = Split((string)r[1]!);
         var flags = r.Length > 2 ? ((string?)r[2] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries) : [];
         return new Created((int)r[0] == 1, id, status, flags);

@@ -28,10 +28,7 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
         var pending = changes.ToList();
         if (creates.Count > 0)
         {
-            await using var cmd = new NpgsqlCommand(InsertSql, conn, tx);
-            cmd.Parameters.Add(new NpgsqlParameter("batch", NpgsqlDbType.Jsonb) { Value = System.Text.Encoding.UTF8.GetString(ConversionJson.Serialize(creates)) });
-            var inserted = new HashSet<string>();
-            await using (var reader = await cmd.ExecuteReaderAsync()) while (await reader.ReadAsync()) inserted.Add(reader.GetString(0));
+            var inserted = await InsertAsync(conn, tx, creates);
             await PublisherPostbackQueue.EnqueueAsync(conn, tx, snapshot,
                 creates.Where(c => inserted.Contains(c.Id)).Select(c => (c.EventId, ConversionRow.From(c))), now);
 
@@ -92,16 +89,47 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
         return Applied.Changed;
     }
 
-    // Columns come from the JSON by name; event_id, actor and reason feed the first history row.
-    private const string InsertSql = """
+    /// New conversions and their first history rows. Fast path: binary COPY straight into both tables under a
+    /// savepoint. A re-delivered batch (or one whose conversion PostgreSQL already holds under another id)
+    /// breaks a unique key there; then the batch goes through a staging table and INSERT .. ON CONFLICT DO
+    /// NOTHING, which keeps what is already there. Returns the ids this call inserted.
+    internal static async Task<HashSet<string>> InsertAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<ConversionCreated> creates)
+    {
+        await tx.SaveAsync("direct_copy");
+        try
+        {
+            await ConversionCopy.WriteAsync(conn, "conversions", creates, withEvent: false);
+            await ConversionCopy.WriteHistoryAsync(conn, creates);
+            await tx.ReleaseAsync("direct_copy");
+            return creates.Select(c => c.Id).ToHashSet();
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            await tx.RollbackAsync("direct_copy");
+        }
+        await using (var cmd = new NpgsqlCommand(StagingSql, conn, tx)) await cmd.ExecuteNonQueryAsync();
+        await ConversionCopy.WriteAsync(conn, "conversion_staging", creates, withEvent: true);
+        var inserted = new HashSet<string>();
+        await using (var cmd = new NpgsqlCommand(MergeSql, conn, tx))
+        await using (var reader = await cmd.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) inserted.Add(reader.GetString(0));
+        return inserted;
+    }
+
+    private const string StagingSql = """
+        CREATE TEMP TABLE conversion_staging (LIKE conversions INCLUDING DEFAULTS, event_id uuid, actor text, reason text) ON COMMIT DROP
+        """;
+    // DISTINCT ON: should one batch hold the same conversion twice, the first one wins, as in Redis.
+    private const string MergeSql = $"""
         WITH ins AS (
-            INSERT INTO conversions SELECT * FROM jsonb_populate_recordset(NULL::conversions, @batch)
+            INSERT INTO conversions ({ConversionCopy.Columns})
+            SELECT DISTINCT ON (offer_id, goal, dedupe_key) {ConversionCopy.Columns} FROM conversion_staging ORDER BY offer_id, goal, dedupe_key, id
             ON CONFLICT DO NOTHING
             RETURNING id, status, created_at
         ), hist AS (
-            INSERT INTO conversion_status_history (event_id, conversion_id, from_status, to_status, actor, reason, changed_at)
-            SELECT (e->>'event_id')::uuid, ins.id, NULL, ins.status, e->>'actor', coalesce(e->>'reason', 'created'), ins.created_at
-            FROM ins JOIN jsonb_array_elements(@batch) e ON e->>'id' = ins.id
+            INSERT INTO conversion_status_history ({ConversionCopy.HistoryColumns})
+            SELECT s.event_id, ins.id, NULL, ins.status, s.actor, coalesce(s.reason, 'created'), ins.created_at
+            FROM ins JOIN conversion_staging s ON s.id = ins.id
             ON CONFLICT (event_id) DO NOTHING
         )
         SELECT id FROM ins

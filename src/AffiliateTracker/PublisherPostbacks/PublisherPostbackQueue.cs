@@ -26,11 +26,16 @@ public static class PublisherPostbackQueue
                                url = Expand(i.Publisher!.PostbackUrl!, i.Conversion) })
             .ToList();
         if (rows.Count == 0) return;
+        // One statement for the whole batch (arrays unnested), not one round trip per row.
         await conn.ExecuteAsync("""
             INSERT INTO publisher_postbacks (event_id, publisher_id, conversion_id, url, next_attempt_at, created_at)
-            VALUES (@event_id, @publisher_id, @conversion_id, @url, @now, @now)
+            SELECT e, p, c, u, @now, @now FROM unnest(@events, @publishers, @conversions, @urls) AS r(e, p, c, u)
             ON CONFLICT (event_id) DO NOTHING
-            """, rows.Select(r => new { r.event_id, r.publisher_id, r.conversion_id, r.url, now = now.UtcDateTime }), tx);
+            """, new
+            {
+                events = rows.Select(r => r.event_id).ToArray(), publishers = rows.Select(r => r.publisher_id).ToArray(),
+                conversions = rows.Select(r => r.conversion_id).ToArray(), urls = rows.Select(r => r.url).ToArray(), now = now.UtcDateTime,
+            }, tx);
     }
 
     public static string Expand(string template, ConversionRow c) => UrlMacros.Expand(template, c, Resolve);

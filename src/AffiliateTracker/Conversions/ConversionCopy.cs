@@ -1,0 +1,89 @@
+using System.Net;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace AffiliateTracker.Conversions;
+
+/// Binary COPY of new conversions and their first history rows: the flusher's bulk write, and the raw
+/// reference the benchmarks measure it against. Fields are written synchronously into Npgsql's buffer
+/// (it flushes as it fills): this runs in a background worker, never on a request.
+public static class ConversionCopy
+{
+    public const string Columns = """
+        id, click_id, click_created_at, offer_id, advertiser_id, publisher_id, goal, txid, dedupe_key, status,
+        amount, currency, original_amount, original_currency, payout, revenue, sub1, sub2, sub3, sub4, sub5,
+        source, click_ip, country, flags, via, created_at, hold_until, status_changed_at
+        """;
+    public const string HistoryColumns = "event_id, conversion_id, from_status, to_status, actor, reason, changed_at";
+
+    /// COPY into `table` (conversions, or a staging table with the same columns plus event_id, actor, reason).
+    public static async Task WriteAsync(NpgsqlConnection conn, string table, IReadOnlyList<ConversionCreated> rows, bool withEvent, CancellationToken ct = default)
+    {
+        var columns = withEvent ? Columns + ", event_id, actor, reason" : Columns;
+        await using var copy = await conn.BeginBinaryImportAsync($"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)", ct);
+        foreach (var c in rows)
+        {
+            copy.StartRow();
+            copy.Write(c.Id, NpgsqlDbType.Text);
+            copy.Write(c.ClickId, NpgsqlDbType.Text);
+            copy.Write(c.ClickCreatedAt.UtcDateTime, NpgsqlDbType.TimestampTz);
+            copy.Write(c.OfferId, NpgsqlDbType.Bigint);
+            copy.Write(c.AdvertiserId, NpgsqlDbType.Bigint);
+            copy.Write(c.PublisherId, NpgsqlDbType.Bigint);
+            copy.Write(c.Goal, NpgsqlDbType.Text);
+            Text(copy, c.Txid);
+            copy.Write(c.DedupeKey, NpgsqlDbType.Text);
+            copy.Write(c.Status, NpgsqlDbType.Text);
+            Money(copy, c.Amount);
+            copy.Write(c.Currency, NpgsqlDbType.Char);
+            Money(copy, c.OriginalAmount);
+            if (c.OriginalCurrency is null) copy.WriteNull(); else copy.Write(c.OriginalCurrency, NpgsqlDbType.Char);
+            copy.Write(c.Payout, NpgsqlDbType.Numeric);
+            copy.Write(c.Revenue, NpgsqlDbType.Numeric);
+            Text(copy, c.Sub1); Text(copy, c.Sub2); Text(copy, c.Sub3); Text(copy, c.Sub4); Text(copy, c.Sub5);
+            Text(copy, c.Source);
+            if (c.ClickIp is not null && IPAddress.TryParse(c.ClickIp, out var ip)) copy.Write(ip, NpgsqlDbType.Inet); else copy.WriteNull();
+            if (c.Country is null) copy.WriteNull(); else copy.Write(c.Country, NpgsqlDbType.Char);
+            copy.Write(c.Flags, NpgsqlDbType.Array | NpgsqlDbType.Text);
+            copy.Write(c.Via, NpgsqlDbType.Text);
+            copy.Write(c.CreatedAt.UtcDateTime, NpgsqlDbType.TimestampTz);
+            copy.Write(c.HoldUntil.UtcDateTime, NpgsqlDbType.TimestampTz);
+            copy.Write(c.StatusChangedAt.UtcDateTime, NpgsqlDbType.TimestampTz);
+            if (withEvent)
+            {
+                copy.Write(c.EventId, NpgsqlDbType.Uuid);
+                copy.Write(c.Actor, NpgsqlDbType.Text);
+                Text(copy, c.Reason);
+            }
+        }
+        await copy.CompleteAsync(ct);
+    }
+
+    /// The first history row of each conversion: created, by whom, why.
+    public static async Task WriteHistoryAsync(NpgsqlConnection conn, IReadOnlyList<ConversionCreated> rows, CancellationToken ct = default)
+    {
+        await using var copy = await conn.BeginBinaryImportAsync($"COPY conversion_status_history ({HistoryColumns}) FROM STDIN (FORMAT BINARY)", ct);
+        foreach (var c in rows)
+        {
+            copy.StartRow();
+            copy.Write(c.EventId, NpgsqlDbType.Uuid);
+            copy.Write(c.Id, NpgsqlDbType.Text);
+            copy.WriteNull();
+            copy.Write(c.Status, NpgsqlDbType.Text);
+            copy.Write(c.Actor, NpgsqlDbType.Text);
+            copy.Write(c.Reason ?? "created", NpgsqlDbType.Text);
+            copy.Write(c.CreatedAt.UtcDateTime, NpgsqlDbType.TimestampTz);
+        }
+        await copy.CompleteAsync(ct);
+    }
+
+    private static void Text(NpgsqlBinaryImporter copy, string? value)
+    {
+        if (value is null) copy.WriteNull(); else copy.Write(value, NpgsqlDbType.Text);
+    }
+
+    private static void Money(NpgsqlBinaryImporter copy, decimal? value)
+    {
+        if (value is { } v) copy.Write(v, NpgsqlDbType.Numeric); else copy.WriteNull();
+    }
+}
