@@ -373,6 +373,17 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
         Assert.Equal("created", (await r.Content.ReadFromJsonAsync<JsonObject>())!["result"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData("""{"click_id": "\ud800", "txid": "x"}""")]
+    [InlineData("""{"click_id": "01M7Z5J01FC2K56S1833VFEX3M", "txid": "a\udc00b"}""")]
+    public async Task A_json_postback_holding_a_lone_surrogate_is_refused_as_malformed(string json)
+    {
+        // Found by the abuse suite: reading such a string threw past the postback's error handling, a 500.
+        var r = await app.Browser().PostAsync("/postback", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        Assert.Equal("invalid_body", (await r.Content.ReadFromJsonAsync<JsonObject>())!["error"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task Conversions_are_scoped_by_role_and_publishers_never_see_revenue()
     {
