@@ -66,6 +66,22 @@ public sealed class ManagementApiTests(TrackerApp app) : IClassFixture<TrackerAp
     }
 
     [Fact]
+    public async Task A_goal_is_added_and_changed_through_put()
+    {
+        // Found by the abuse suite: the offer lock was "count(*) ... FOR UPDATE", which PostgreSQL refuses, so every PUT was a 500.
+        var n = await app.CreateNetworkAsync();
+        var admin = await app.AdminAsync();
+        var added = await admin.PutAsJsonAsync($"/api/v1/offers/{n.OfferId}/goals/upsell", new { name = "Upsell", payout_type = "fixed", payout = 3.50m });
+        Assert.Equal(HttpStatusCode.OK, added.StatusCode);
+        var changed = await admin.PutAsJsonAsync($"/api/v1/offers/{n.OfferId}/goals/upsell", new { name = "Upsell", payout_type = "percent", payout = 12m });
+        var goals = (await changed.Content.ReadFromJsonAsync<JsonObject>())!["goals"]!.AsArray();
+        Assert.Equal(["sale", "upsell"], goals.Select(g => g!["code"]!.GetValue<string>()));
+        Assert.Equal(("percent", 12m), (goals[1]!["payout_type"]!.GetValue<string>(), goals[1]!["payout"]!.GetValue<decimal>()));
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.PutAsJsonAsync("/api/v1/offers/999999999/goals/upsell",
+            new { payout_type = "fixed", payout = 1m })).StatusCode);
+    }
+
+    [Fact]
     public async Task Per_publisher_payout_override_is_what_that_publisher_sees()
     {
         var n = await app.CreateNetworkAsync();

@@ -132,7 +132,8 @@ public static class OfferApi
             var goal = NormalizeGoal(Validate.Body(body) with { Code = code }, "goal");
             await using var conn = await db.OpenConnectionAsync();
             await using var tx = await conn.BeginTransactionAsync();
-            if (await conn.ExecuteScalarAsync<int>("SELECT count(*) FROM offers WHERE id = @id FOR UPDATE", new { id }, tx) == 0)
+            // FOR UPDATE locks a row, so select the row (count(*) with FOR UPDATE is an error: every PUT was a 500).
+            if (await conn.ExecuteScalarAsync<long?>("SELECT id FROM offers WHERE id = @id FOR UPDATE", new { id }, tx) is null)
                 throw ApiException.NotFound("Offer");
             await UpsertGoal(conn, tx, id, goal);
             await tx.CommitAsync();
