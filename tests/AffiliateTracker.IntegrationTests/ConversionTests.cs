@@ -163,6 +163,27 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
     }
 
     [Fact]
+    public async Task A_postback_quoting_a_nul_in_its_goal_is_still_in_the_postback_log()
+    {
+        // Found by the abuse suite: the refusal's message quoted the goal, jsonb refused the NUL, the entry was dead-lettered.
+        var n = await app.CreateNetworkAsync();
+        var click = await app.ClickAndWaitAsync(n);
+        var refused = await app.PostbackAsync($"click_id={click}&txid=nul-1&goal=a%00b&token={await app.PostbackTokenAsync(n.AdvertiserId)}");
+        Assert.Equal((422, "unknown_goal"), (refused.Status, refused.Body["error"]!.GetValue<string>()));
+
+        await app.Service<PostbackLog>().FlushOnceAsync(TimeSpan.FromMinutes(5));
+        var admin = await app.AdminAsync();
+        JsonArray log = [];
+        for (var i = 0; i < 100 && log.Count == 0; i++)
+        {
+            log = (await admin.GetFromJsonAsync<JsonArray>($"/api/v1/postback-log?click_id={click}"))!;
+            if (log.Count == 0) await Task.Delay(50);
+        }
+        Assert.Equal(["unknown_goal"], log.Select(e => e!["decision"]!.GetValue<string>()));
+        Assert.Equal("The offer has no goal 'ab'.", log[0]!["message"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task The_pixel_attributes_through_the_click_cookie_and_always_answers_a_gif()
     {
         var n = await app.CreateNetworkAsync();
