@@ -11,6 +11,9 @@ namespace AffiliateTracker.Abuse;
 public sealed partial class AbuseRunner(EndPoint endPoint, AbuseTarget target, AbuseTally tally)
 {
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(20);
+    private long _retried;
+    /// Requests sent again on a fresh connection because the server had closed the kept-alive one.
+    public long Retried => Interlocked.Read(ref _retried);
 
     public async Task RunAsync(Func<int, AbuseRequest> generate, int first, int count, int concurrency, Action<long>? progress = null,
         CancellationToken ct = default)
@@ -59,7 +62,17 @@ public sealed partial class AbuseRunner(EndPoint endPoint, AbuseTarget target, A
         try
         {
             conn ??= await RawConnection.OpenAsync(endPoint, timeout.Token);
-            response = await conn.SendAsync(req.Bytes, req.Head, timeout.Token);
+            try
+            {
+                response = await conn.SendAsync(req.Bytes, req.Head, timeout.Token);
+            }
+            catch (NoResponseException e) when (e.Reused)
+            {
+                conn.Dispose();
+                Interlocked.Increment(ref _retried);
+                conn = await RawConnection.OpenAsync(endPoint, timeout.Token);
+                response = await conn.SendAsync(req.Bytes, req.Head, timeout.Token);
+            }
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -154,18 +167,36 @@ public sealed partial class AbuseRunner(EndPoint endPoint, AbuseTarget target, A
                 var r = result.GetString() ?? "";
                 tally.PostbackResult(r);
                 var id = root.TryGetProperty("conversion_id", out var cid) ? cid.GetString() : null;
+                tally.CountResolvedPostback();
                 if (id is null) tally.Violation("postback answered 200 without a conversion id", $"{req} -> {res.Text}");
                 else if (r == "created" && !tally.CreatedConversions.TryAdd(id, 0))
                     tally.Violation("conversion id answered created twice", $"{req} -> {id}");
                 else if (r != "created") tally.ReferencedConversions.TryAdd(id, 0);
             }
-            else if (root.TryGetProperty("error", out var error)) tally.PostbackResult($"{res.Status} {error.GetString()}");
+            else if (root.TryGetProperty("error", out var error))
+            {
+                var e = error.GetString() ?? "";
+                tally.PostbackResult($"{res.Status} {e}");
+                var message = root.TryGetProperty("message", out var m) ? m.GetString() ?? "" : "";
+                if (DecidedOnAClick(res.Status, e, message)) tally.CountResolvedPostback();
+            }
         }
         catch (JsonException)
         {
             tally.Violation("postback answer is not JSON", $"{req} -> {res.Status} {Snippet(res)}");
         }
     }
+
+    /// Refusals decided after the click was found: the postback log records them with the click's offer.
+    private static bool DecidedOnAClick(int status, string error, string message) => (status, error) switch
+    {
+        (403, "bad_token" or "bad_signature" or "ip_not_allowed" or "advertiser_suspended") => true,
+        (422, "unknown_goal" or "currency_mismatch") => true,
+        (400, "txid_required" or "amount_required") => true,
+        (400, "invalid_amount") => message.StartsWith("amount converted", StringComparison.Ordinal),
+        (410, "click_expired") or (409, "status_locked" or "held_for_review") => true,
+        _ => false,
+    };
 
     private void InspectCreated(string location, RawResponse res)
     {

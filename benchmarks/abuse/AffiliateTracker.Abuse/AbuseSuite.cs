@@ -17,7 +17,7 @@ public sealed record AbuseOptions(Uri BaseUri, string AdminKey)
     public int[]? Only { get; init; }
 }
 
-public sealed record AbuseOutcome(AbuseOptions Options, AbuseTally Tally, IReadOnlyList<CheckResult> Checks, TimeSpan Elapsed)
+public sealed record AbuseOutcome(AbuseOptions Options, AbuseTally Tally, IReadOnlyList<CheckResult> Checks, TimeSpan Elapsed, long Retried)
 {
     public long Server5xx => Tally.Count("5xx");
     public long OpenRedirects => Tally.Violations("open redirect");
@@ -32,6 +32,7 @@ public sealed record AbuseOutcome(AbuseOptions Options, AbuseTally Tally, IReadO
         sb.AppendLine();
         sb.Append(Tally.Table());
         sb.AppendLine();
+        sb.AppendLine($"resent on a fresh connection after the server closed a kept-alive one: {Retried}");
         sb.AppendLine("postback answers: " + string.Join(", ", Tally.PostbackResults.OrderByDescending(r => r.Value).Take(14).Select(r => $"{r.Key} {r.Value:N0}")));
         sb.AppendLine();
         var width = Math.Max(40, Checks.Max(c => c.Name.Length) + 2);
@@ -77,7 +78,7 @@ public static class AbuseSuite
         log.WriteLine("checks: waiting for the flushers, then comparing answers with the database");
         var checks = await new AbuseVerifier(o.BaseUri, target, tally, o.Postgres, log) { DrainTimeout = o.DrainTimeout, LedgerCheck = o.LedgerCheck }
             .RunAsync(started);
-        return new AbuseOutcome(o with { Requests = count }, tally, checks, elapsed);
+        return new AbuseOutcome(o with { Requests = count }, tally, checks, elapsed, runner.Retried);
     }
 
     private static async Task<EndPoint> ResolveAsync(Uri uri)

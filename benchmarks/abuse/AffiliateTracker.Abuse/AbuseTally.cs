@@ -29,6 +29,12 @@ public sealed class AbuseTally
     /// Reconciliations answered 201: rows read and malformed, as the answer said.
     public ConcurrentDictionary<long, (int Read, int Malformed)> CreatedReconciliations { get; } = new();
 
+    private long _resolvedPostbacks;
+    /// Postbacks answered after their click was found (created, duplicate, updated, or refused for the
+    /// click's offer): each must be in the postback log under that offer.
+    public long ResolvedPostbacks => Interlocked.Read(ref _resolvedPostbacks);
+    public void CountResolvedPostback() => Interlocked.Increment(ref _resolvedPostbacks);
+
     public long Total => _total.Sum();
     public long Count(string cls) => Interlocked.Read(ref _total[Array.IndexOf(Classes, cls)]);
     public long Violations(string category) => _violationCounts.GetValueOrDefault(category);

@@ -63,8 +63,8 @@ public sealed class AbuseVerifier(Uri baseUri, AbuseTarget t, AbuseTally tally, 
                 SELECT (SELECT count(*) FROM conversions WHERE offer_id = @pixel)
                      - (SELECT count(*) FROM postback_log WHERE offer_id = @pixel AND decision = 'created')
                 """, ("pixel", pixel));
-            var logged = await ScalarAsync(db, "SELECT count(*) FROM postback_log WHERE offer_id = ANY(@ids) AND decision = 'created'", ("ids", PostbackOfferIds));
-            if (clicks >= tally.LandedClicks.Count && conversions >= tally.CreatedConversions.Count && logged >= tally.CreatedConversions.Count && pixelGap == 0) break;
+            var logged = await ScalarAsync(db, "SELECT count(*) FROM postback_log WHERE offer_id = ANY(@ids) AND via = 'postback'", ("ids", PostbackOfferIds));
+            if (clicks >= tally.LandedClicks.Count && conversions >= tally.CreatedConversions.Count && logged >= tally.ResolvedPostbacks && pixelGap == 0) break;
             if (DateTime.UtcNow > deadline) { log.WriteLine("drain: gave up waiting for the flushers"); break; }
             await Task.Delay(500);
         }
@@ -86,6 +86,8 @@ public sealed class AbuseVerifier(Uri baseUri, AbuseTarget t, AbuseTally tally, 
         Add("pixel conversion rows == pixel postback-log entries \"created\"",
             await ScalarAsync(db, "SELECT count(*) FROM postback_log WHERE offer_id = @pixel AND decision = 'created'", ("pixel", pixel)),
             await ScalarAsync(db, "SELECT count(*) FROM conversions WHERE offer_id = @pixel", ("pixel", pixel)));
+        Add("postback-log entries of the run's offers == postbacks decided on their click", tally.ResolvedPostbacks,
+            await ScalarAsync(db, "SELECT count(*) FROM postback_log WHERE offer_id = ANY(@ids) AND via = 'postback'", ("ids", PostbackOfferIds)));
         Add("postback-log entries \"created\" == postbacks answered created",
             tally.CreatedConversions.Count,
             await ScalarAsync(db, "SELECT count(*) FROM postback_log WHERE offer_id = ANY(@ids) AND decision = 'created'", ("ids", PostbackOfferIds)));

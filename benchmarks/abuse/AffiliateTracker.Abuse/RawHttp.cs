@@ -4,6 +4,13 @@ using System.Text;
 
 namespace AffiliateTracker.Abuse;
 
+/// The connection closed before a single byte of an answer. On a connection that had carried earlier
+/// requests this is the keep-alive race every HTTP client retries (the server closed it in between).
+public sealed class NoResponseException(bool reused) : EndOfStreamException("Connection closed before a response")
+{
+    public bool Reused { get; } = reused;
+}
+
 /// A response as it came off the wire.
 public sealed class RawResponse
 {
@@ -92,7 +99,7 @@ public sealed class RawConnection : IDisposable
         var interim = 0;
         while (true)
         {
-            var statusLine = await ReadLineAsync(ct) ?? throw new EndOfStreamException("Connection closed before a response");
+            var statusLine = await ReadLineAsync(ct) ?? throw new NoResponseException(Uses > 1 && interim == 0);
             var parts = statusLine.Split(' ', 3);
             if (parts.Length < 2 || !parts[0].StartsWith("HTTP/1.") || !int.TryParse(parts[1], out var status))
                 throw new InvalidDataException($"Malformed status line: {Trim(statusLine)}");
@@ -137,8 +144,9 @@ public sealed class RawConnection : IDisposable
             }
             else
             {
-                response.Close = true;
-                while (await FillAsync(ct)) { Keep(body, _end - _start, response); }
+                response.Close = true; // HTTP/1.0 style: the body ends when the connection does
+                if (_end > _start) Keep(body, _end - _start, response);
+                while (await FillAsync(ct)) Keep(body, _end - _start, response);
             }
             response.Body = body.ToArray();
             return response;
