@@ -1,7 +1,7 @@
 namespace AffiliateTracker.Abuse;
 
 /// dotnet run -c Release --project benchmarks/abuse/AffiliateTracker.Abuse -- --base http://127.0.0.1:5080 --admin-key KEY
-///     [--requests 100000] [--concurrency 16] [--seed 1] [--postgres "Host=...;Database=..."] [--no-ledger-check] [--only 17,4711]
+///     [--requests 100000] [--concurrency 16] [--seed 1] [--postgres "Host=...;Database=..."] [--no-ledger-check] [--only 17,4711] [--where "raw:"]
 /// Exit code 0 when every check passed, 1 on any violation, 2 on bad arguments.
 public static class AbuseProgram
 {
@@ -10,6 +10,7 @@ public static class AbuseProgram
         string? baseUrl = null, adminKey = Environment.GetEnvironmentVariable("ABUSE_ADMIN_KEY"), postgres = null;
         int requests = 100_000, concurrency = 16, seed = 1;
         int[]? only = null;
+        string? where = null;
         var ledger = true;
         try
         {
@@ -26,6 +27,7 @@ public static class AbuseProgram
                     case "--postgres": postgres = Value(); break;
                     case "--no-ledger-check": ledger = false; break;
                     case "--only": only = Value().Split(',').Select(int.Parse).ToArray(); break;
+                    case "--where": where = Value(); break;
                     default: throw new ArgumentException($"Unknown option {args[i]}");
                 }
             }
@@ -34,13 +36,13 @@ public static class AbuseProgram
         catch (Exception e) when (e is ArgumentException or FormatException)
         {
             Console.Error.WriteLine(e.Message);
-            Console.Error.WriteLine("usage: --base URL --admin-key KEY [--requests N] [--concurrency N] [--seed N] [--postgres CONNSTRING] [--no-ledger-check] [--only i,j]");
+            Console.Error.WriteLine("usage: --base URL --admin-key KEY [--requests N] [--concurrency N] [--seed N] [--postgres CONNSTRING] [--no-ledger-check] [--only i,j] [--where LABEL]");
             return 2;
         }
 
         var options = new AbuseOptions(new Uri(baseUrl), adminKey)
         {
-            Requests = requests, Concurrency = concurrency, Seed = seed, Postgres = postgres, LedgerCheck = ledger, Only = only,
+            Requests = requests, Concurrency = concurrency, Seed = seed, Postgres = postgres, LedgerCheck = ledger, Only = only, Where = where,
         };
         var outcome = await AbuseSuite.RunAsync(options, Console.Out);
         Console.WriteLine();

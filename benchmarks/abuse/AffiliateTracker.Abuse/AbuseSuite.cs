@@ -15,6 +15,9 @@ public sealed record AbuseOptions(Uri BaseUri, string AdminKey)
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(120);
     /// Run only these request indexes (to replay a failure): the setup runs as usual.
     public int[]? Only { get; init; }
+    /// Run only the requests among the first Requests whose endpoint label contains this ("raw:", "POST /postback"),
+    /// or "aborted" for the requests the client abandons mid-body.
+    public string? Where { get; init; }
 }
 
 public sealed record AbuseOutcome(AbuseOptions Options, AbuseTally Tally, IReadOnlyList<CheckResult> Checks, TimeSpan Elapsed, long Retried)
@@ -68,7 +71,10 @@ public static class AbuseSuite
         });
 
         var generator = new RequestGenerator(target);
-        var only = o.Only;
+        var only = o.Only ?? (o.Where is { } where
+            ? Enumerable.Range(1, o.Requests).Where(i => generator.Next(i) is var r
+                && (where == "aborted" ? r.AbortAfter >= 0 : r.Endpoint.Contains(where, StringComparison.OrdinalIgnoreCase))).ToArray()
+            : null);
         var count = only?.Length ?? o.Requests;
         log.WriteLine($"run: {count:N0} requests, concurrency {o.Concurrency}");
         await runner!.RunAsync(i => generator.Next(only is null ? i : only[i - 1]), 1, count, o.Concurrency,
