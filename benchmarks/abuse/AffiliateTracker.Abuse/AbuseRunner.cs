@@ -14,6 +14,8 @@ public sealed partial class AbuseRunner(EndPoint endPoint, AbuseTarget target, A
     private long _retried;
     /// Requests sent again on a fresh connection because the server had closed the kept-alive one.
     public long Retried => Interlocked.Read(ref _retried);
+    /// For each resend: the request answered just before the server closed the connection.
+    public System.Collections.Concurrent.ConcurrentQueue<string> ClosedAfter { get; } = new();
 
     public async Task RunAsync(Func<int, AbuseRequest> generate, int first, int count, int concurrency, Action<long>? progress = null,
         CancellationToken ct = default)
@@ -70,6 +72,7 @@ public sealed partial class AbuseRunner(EndPoint endPoint, AbuseTarget target, A
             {
                 conn.Dispose();
                 Interlocked.Increment(ref _retried);
+                if (ClosedAfter.Count < 50) ClosedAfter.Enqueue(conn.Last ?? "?");
                 conn = await RawConnection.OpenAsync(endPoint, timeout.Token);
                 response = await conn.SendAsync(req.Bytes, req.Head, timeout.Token);
             }
@@ -89,6 +92,7 @@ public sealed partial class AbuseRunner(EndPoint endPoint, AbuseTarget target, A
             return null;
         }
         // Kestrel's 505 to a request line claiming HTTP/2.0 or HTTP/9.9 is the protocol's answer, not a server failure.
+        conn.Last = $"{req} -> {response.Status}";
         tally.Add(req.Endpoint, response.Status == 505 && req.Family == Family.Malformed ? "505 version" : AbuseTally.ClassOf(response.Status));
         Inspect(req, response);
         if (response.Close || req.OneShot) { conn.Dispose(); return null; }

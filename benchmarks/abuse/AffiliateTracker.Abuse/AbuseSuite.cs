@@ -84,6 +84,7 @@ public static class AbuseSuite
         log.WriteLine("checks: waiting for the flushers, then comparing answers with the database");
         var checks = await new AbuseVerifier(o.BaseUri, target, tally, o.Postgres, log) { DrainTimeout = o.DrainTimeout, LedgerCheck = o.LedgerCheck }
             .RunAsync(started);
+        foreach (var last in runner.ClosedAfter) log.WriteLine($"  server closed a kept-alive connection after: {last}");
         return new AbuseOutcome(o with { Requests = count }, tally, checks, elapsed, runner.Retried);
     }
 

@@ -46,7 +46,7 @@ public static class JsonFuzz
         }
     }
 
-    private static string CaseVariant(Fuzz f, string key) => f.Next(4) switch
+    private static string CaseVariant(Fuzz f, string key) => key.Length == 0 ? " " : f.Next(4) switch
     {
         0 => key.ToUpperInvariant(),
         1 => char.ToUpperInvariant(key[0]) + key[1..],

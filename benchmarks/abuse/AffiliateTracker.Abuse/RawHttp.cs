@@ -41,6 +41,8 @@ public sealed class RawConnection : IDisposable
     private int _start, _end;
 
     public int Uses { get; private set; }
+    /// The request answered last on this connection (what the server saw just before it closed it).
+    public string? Last { get; set; }
 
     private RawConnection(Socket socket)
     {

@@ -85,6 +85,8 @@ public sealed partial class RequestGenerator
         {
             b.Header("Content-Type", "application/json").Body(f.Chance(0.5) ? "{}" : "{\"unexpected\": [1, {\"deep\": null}]}");
         }
+        // Now and then a body just over Kestrel's 30 MB limit: a 413, and the connection survives or is closed cleanly.
+        if (api.Body is not null && !api.Fixed && f.Chance(0.0005)) b.Body(Enumerable.Repeat((byte)' ', 31 * 1024 * 1024).Append((byte)'1').ToArray());
         var endpoint = api.Route == "wrong method" ? "API wrong methods" : $"{api.Method} /api/v1{api.Route}";
         return Build(b, index, endpoint, Family.Api, abortAfter: b.BodyLength > 100 && f.Chance(0.005) ? b.BodyLength / 2 : -1);
     }

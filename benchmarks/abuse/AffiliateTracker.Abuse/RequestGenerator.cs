@@ -32,7 +32,8 @@ public sealed partial class RequestGenerator(AbuseTarget t)
     [
         "%2F%2Fevil.example", "@evil.example", "..%2F..%2Fapi%2Fv1%2Fme", "evil.example%23", "%5C%5Cevil.example", "%00", "%", "%zz",
         "%C0%AF", "%ED%A0%80", "%E2%80%AE", "%20", "%0D%0A" + Payloads.InjectedHeader + ":1", ".", "..", "%2e%2e", "~", "a;b", "a%3Bb",
-        "%F0%9F%98%80", "%2F", "%252F", "https:%2F%2Fevil.example", "'%20OR%201=1--",
+        "%F0%9F%98%80", "%2F", "%252F", "https:%2F%2Fevil.example", "'%20OR%201=1--", "/evil.example", "//evil.example", "\\evil.example",
+        "%5Cevil.example", "evil.example@", "@", ":@evil.example",
     ];
 
     private List<(string, string)> ClickParams(Fuzz f)
