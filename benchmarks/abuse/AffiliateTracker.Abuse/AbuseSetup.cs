@@ -232,7 +232,14 @@ public sealed class AbuseSetup(Uri baseUri, string adminKey, AbuseTally tally, T
     private async Task<(HttpStatusCode, JsonObject?, string)> CallAsync(HttpMethod method, string path, HttpContent? content)
     {
         _calls++;
-        using var response = await _admin.SendAsync(new HttpRequestMessage(method, path) { Content = content });
+        var body = content is null ? null : await content.ReadAsByteArrayAsync();
+        var contentType = content?.Headers.ContentType;
+        using var response = await HttpJson.SendPatientlyAsync(_admin, () =>
+        {
+            var request = new HttpRequestMessage(method, path);
+            if (body is not null) request.Content = new ByteArrayContent(body) { Headers = { ContentType = contentType } };
+            return request;
+        });
         var text = await response.Content.ReadAsStringAsync();
         JsonObject? json = null;
         try { json = text.Length > 0 ? JsonNode.Parse(text) as JsonObject : null; } catch (JsonException) { }

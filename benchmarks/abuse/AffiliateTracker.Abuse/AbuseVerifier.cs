@@ -29,11 +29,11 @@ public sealed class AbuseVerifier(Uri baseUri, AbuseTarget t, AbuseTally tally, 
         if (postgres is not null) await DatabaseChecksAsync();
         else await ApiChecksAsync(admin, startedUtc);
 
-        var health = await admin.GetAsync("/health");
+        var health = await admin.GetPatientlyAsync("/health");
         Add("GET /health at the end", "200", ((int)health.StatusCode).ToString(), health.IsSuccessStatusCode);
         if (LedgerCheck)
         {
-            var ledger = await admin.GetAsync("/api/v1/ledger-check");
+            var ledger = await admin.GetPatientlyAsync("/api/v1/ledger-check");
             Add("GET /api/v1/ledger-check (money invariants)", "200", ((int)ledger.StatusCode).ToString(), ledger.IsSuccessStatusCode);
         }
         return _results;
@@ -219,9 +219,25 @@ public sealed class AbuseVerifier(Uri baseUri, AbuseTarget t, AbuseTally tally, 
 
 internal static class HttpJson
 {
+    /// Sends, and when the server rate-limits (429) waits as it asks (Retry-After, else a second) and sends again.
+    public static async Task<HttpResponseMessage> SendPatientlyAsync(HttpClient client, Func<HttpRequestMessage> request)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var response = await client.SendAsync(request());
+            if ((int)response.StatusCode != 429 || attempt == 120) return response;
+            var wait = response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1);
+            response.Dispose();
+            await Task.Delay(wait > TimeSpan.FromSeconds(10) ? TimeSpan.FromSeconds(10) : wait);
+        }
+    }
+
+    public static Task<HttpResponseMessage> GetPatientlyAsync(this HttpClient client, string path) =>
+        SendPatientlyAsync(client, () => new HttpRequestMessage(HttpMethod.Get, path));
+
     public static async Task<JsonNode> GetFromJsonNodeAsync(this HttpClient client, string path)
     {
-        var response = await client.GetAsync(path);
+        var response = await client.GetPatientlyAsync(path);
         var text = await response.Content.ReadAsStringAsync();
         if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"GET {path} answered {(int)response.StatusCode}: {text}");
         return JsonNode.Parse(text)!;
