@@ -154,6 +154,40 @@ public sealed class ClickRedirectTests(TrackerApp app) : IClassFixture<TrackerAp
     }
 
     [Theory]
+    [InlineData("https:/\\{sub1}")]
+    [InlineData("https:\\/{sub1}")]
+    [InlineData("http:/\\{sub1}/x")]
+    [InlineData("https://shop.example/\r\nSet-Cookie: x=1")]
+    public async Task A_landing_url_that_would_let_a_sub_id_pick_the_host_or_a_header_is_refused(string landingUrl)
+    {
+        var admin = await app.AdminAsync();
+        var response = await admin.PostAsJsonAsync("/api/v1/offers", new
+        {
+            advertiser_id = await app.CreateAdvertiserAsync(), name = "Steerable", landing_url = landingUrl,
+            goals = new[] { new { code = "sale", payout_type = "fixed", payout = 1m } },
+        });
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("landing_url", (await response.Content.ReadFromJsonAsync<JsonObject>())!["field"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_landing_url_with_non_ascii_characters_redirects_with_an_ascii_location()
+    {
+        // Found by the abuse suite: Kestrel refused the non-ASCII Location, so the visitor got a 500 for a click already recorded.
+        var n = await app.CreateNetworkAsync("https://bücher.example/größe?q=ü&cid={click_id}", fallbackUrl: "https://shop.example/é b");
+        var admin = await app.AdminAsync();
+        var offer = (await admin.GetFromJsonAsync<JsonObject>($"/api/v1/offers/{n.OfferId}"))!;
+        Assert.Equal("https://xn--bcher-kva.example/gr%C3%B6%C3%9Fe?q=%C3%BC&cid={click_id}", offer["landing_url"]!.GetValue<string>());
+        Assert.Equal("https://shop.example/%C3%A9%20b", offer["fallback_url"]!.GetValue<string>());
+
+        var response = await app.ClickAsync($"/c/{n.LinkCode}");
+        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
+        var clickId = TrackerApp.ClickIdOf(response);
+        Assert.Equal($"https://xn--bcher-kva.example/gr%C3%B6%C3%9Fe?q=%C3%BC&cid={clickId}", response.Headers.Location!.OriginalString);
+        await TrackerApp.WaitForClickRowAsync(clickId);
+    }
+
+    [Theory]
     [InlineData("/click?offer_id=abc&aff_id=1", "invalid_offer_id")]
     [InlineData("/click?offer_id=1", "invalid_aff_id")]
     [InlineData("/click?offer_id=-5&aff_id=1", "invalid_offer_id")]

@@ -163,6 +163,27 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
     }
 
     [Fact]
+    public async Task A_postback_quoting_a_nul_in_its_goal_is_still_in_the_postback_log()
+    {
+        // Found by the abuse suite: the refusal's message quoted the goal, jsonb refused the NUL, the entry was dead-lettered.
+        var n = await app.CreateNetworkAsync();
+        var click = await app.ClickAndWaitAsync(n);
+        var refused = await app.PostbackAsync($"click_id={click}&txid=nul-1&goal=a%00b&token={await app.PostbackTokenAsync(n.AdvertiserId)}");
+        Assert.Equal((422, "unknown_goal"), (refused.Status, refused.Body["error"]!.GetValue<string>()));
+
+        await app.Service<PostbackLog>().FlushOnceAsync(TimeSpan.FromMinutes(5));
+        var admin = await app.AdminAsync();
+        JsonArray log = [];
+        for (var i = 0; i < 100 && log.Count == 0; i++)
+        {
+            log = (await admin.GetFromJsonAsync<JsonArray>($"/api/v1/postback-log?click_id={click}"))!;
+            if (log.Count == 0) await Task.Delay(50);
+        }
+        Assert.Equal(["unknown_goal"], log.Select(e => e!["decision"]!.GetValue<string>()));
+        Assert.Equal("The offer has no goal 'ab'.", log[0]!["message"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task The_pixel_attributes_through_the_click_cookie_and_always_answers_a_gif()
     {
         var n = await app.CreateNetworkAsync();
@@ -398,6 +419,17 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
             { ["transaction_id"] = click, ["txid"] = "form-1", ["token"] = token }));
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
         Assert.Equal("created", (await r.Content.ReadFromJsonAsync<JsonObject>())!["result"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("""{"click_id": "\ud800", "txid": "x"}""")]
+    [InlineData("""{"click_id": "01M7Z5J01FC2K56S1833VFEX3M", "txid": "a\udc00b"}""")]
+    public async Task A_json_postback_holding_a_lone_surrogate_is_refused_as_malformed(string json)
+    {
+        // Found by the abuse suite: reading such a string threw past the postback's error handling, a 500.
+        var r = await app.Browser().PostAsync("/postback", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        Assert.Equal("invalid_body", (await r.Content.ReadFromJsonAsync<JsonObject>())!["error"]!.GetValue<string>());
     }
 
     [Fact]

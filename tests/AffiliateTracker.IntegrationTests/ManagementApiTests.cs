@@ -66,6 +66,22 @@ public sealed class ManagementApiTests(TrackerApp app) : IClassFixture<TrackerAp
     }
 
     [Fact]
+    public async Task A_goal_is_added_and_changed_through_put()
+    {
+        // Found by the abuse suite: the offer lock was "count(*) ... FOR UPDATE", which PostgreSQL refuses, so every PUT was a 500.
+        var n = await app.CreateNetworkAsync();
+        var admin = await app.AdminAsync();
+        var added = await admin.PutAsJsonAsync($"/api/v1/offers/{n.OfferId}/goals/upsell", new { name = "Upsell", payout_type = "fixed", payout = 3.50m });
+        Assert.Equal(HttpStatusCode.OK, added.StatusCode);
+        var changed = await admin.PutAsJsonAsync($"/api/v1/offers/{n.OfferId}/goals/upsell", new { name = "Upsell", payout_type = "percent", payout = 12m });
+        var goals = (await changed.Content.ReadFromJsonAsync<JsonObject>())!["goals"]!.AsArray();
+        Assert.Equal(["sale", "upsell"], goals.Select(g => g!["code"]!.GetValue<string>()));
+        Assert.Equal(("percent", 12m), (goals[1]!["payout_type"]!.GetValue<string>(), goals[1]!["payout"]!.GetValue<decimal>()));
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.PutAsJsonAsync("/api/v1/offers/999999999/goals/upsell",
+            new { payout_type = "fixed", payout = 1m })).StatusCode);
+    }
+
+    [Fact]
     public async Task Per_publisher_payout_override_is_what_that_publisher_sees()
     {
         var n = await app.CreateNetworkAsync();
@@ -181,6 +197,12 @@ public sealed class ManagementApiTests(TrackerApp app) : IClassFixture<TrackerAp
     [InlineData("/api/v1/postback-log?limit=lots")]
     [InlineData("/api/v1/links?offer_id=abc")]
     [InlineData("/api/v1/offers?advertiser_id=-x")]
+    // Found by the abuse suite (500s before): a NUL PostgreSQL text cannot hold, dates that overflowed the default span.
+    [InlineData("/api/v1/conversions?txid=%00")]
+    [InlineData("/api/v1/postback-log?click_id=a%00b")]
+    [InlineData("/api/v1/publisher-postbacks?state=%00")]
+    [InlineData("/api/v1/reports?to=0001-01-01")]
+    [InlineData("/api/v1/reports?from=9999-12-31")]
     public async Task Malformed_query_parameters_get_a_400_json_error(string path)
     {
         var response = await (await app.AdminAsync()).GetAsync(path);

@@ -36,5 +36,30 @@ public sealed class LandingUrlTests
     [InlineData("https://shop.example{sub1}/")]
     [InlineData("{sub1}")]
     [InlineData("https://user:pass@shop.example/")]
+    // Browsers read a backslash as a slash and need no "//" after the scheme: each of these lets sub1 pick the host.
+    [InlineData("https:/\\{sub1}")]
+    [InlineData("http:/\\{sub1}/x")]
+    [InlineData("https:\\/{sub1}")]
+    [InlineData("https:/{sub1}")]
+    [InlineData("https:{sub1}")]
+    [InlineData("https:///{sub1}")]
+    [InlineData("https://shop.example\\@{sub1}/")]
+    // Control characters would end up in the Location header or be refused by PostgreSQL.
+    [InlineData("https://shop.example/\r\nSet-Cookie: x=1")]
+    [InlineData("https://shop.example/\u0000")]
     public void Landing_urls_that_could_be_steered_elsewhere_are_refused(string? url) => Assert.NotNull(LandingUrl.Problem(url));
+
+    [Fact]
+    public void Macros_may_follow_the_host_in_the_query_without_a_path() => Assert.Null(LandingUrl.Problem("https://shop.example?s={sub1}"));
+
+    [Theory]
+    [InlineData("https://bücher.example/{sub1}?q=ü", "https://xn--bcher-kva.example/{sub1}?q=%C3%BC")]
+    [InlineData("https://shop.example/größe a/{click_id}", "https://shop.example/gr%C3%B6%C3%9Fe%20a/{click_id}")]
+    [InlineData("https://shop.example:8443/😀", "https://shop.example:8443/%F0%9F%98%80")]
+    [InlineData("https://shop.example/plain?c={click_id}", "https://shop.example/plain?c={click_id}")]
+    public void Urls_are_kept_in_the_ascii_form_a_location_header_can_carry(string url, string ascii)
+    {
+        Assert.Null(LandingUrl.Problem(url));
+        Assert.Equal(ascii, LandingUrl.ToAscii(url));
+    }
 }

@@ -19,8 +19,13 @@ public static partial class Validate
         return value;
     }
 
-    public static string Url(string? value, string field) =>
-        LandingUrl.Problem(value) is { } problem ? throw ApiException.Invalid(field, problem) : value!;
+    /// An accepted URL comes back in the ASCII form redirects send (punycode host, percent-encoded path).
+    public static string Url(string? value, string field)
+    {
+        if (LandingUrl.Problem(value) is { } problem) throw ApiException.Invalid(field, problem);
+        var ascii = LandingUrl.ToAscii(value!);
+        return ascii.Length <= 2000 ? ascii : throw ApiException.Invalid(field, "must be at most 2000 characters once percent-encoded");
+    }
 
     public static string? OptionalUrl(string? value, string field) => string.IsNullOrEmpty(value) ? null : Url(value, field);
 

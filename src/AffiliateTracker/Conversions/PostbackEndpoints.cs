@@ -71,7 +71,8 @@ public static class PostbackEndpoints
         new(Guid.NewGuid(), time.GetUtcNow(), via == PostbackHandler.Via.Pixel ? "pixel" : "postback", o.AdvertiserId, o.OfferId,
             InputText.Clean(o.ClickId ?? Limit(PostbackRequest.ClickIdNames.Select(n => query.GetValueOrDefault(n)).FirstOrDefault(v => v is not null), 64)),
             InputText.Clean(Limit(query.GetValueOrDefault("txid"), PostbackRequest.MaxTxidLength)), InputText.Clean(Limit(query.GetValueOrDefault("goal"), 50)),
-            o.Decision, o.HttpStatus, o.Message, o.ConversionId, http.Connection.RemoteIpAddress?.ToString(), InputText.Clean(PostbackLog.Sanitize(query)));
+            // The message may quote the request (an unknown goal code): cleaned like the rest, or jsonb refuses a NUL and the entry is lost.
+            o.Decision, o.HttpStatus, InputText.Clean(o.Message), o.ConversionId, http.Connection.RemoteIpAddress?.ToString(), InputText.Clean(PostbackLog.Sanitize(query)));
 
     // Over-long values were refused anyway; the log keeps them in the sanitized query, not in indexed columns.
     private static string? Limit(string? value, int max) => value is { } v && v.Length <= max ? v : null;

@@ -54,7 +54,8 @@ public sealed record PostbackRequest(
                 foreach (var p in doc.RootElement.EnumerateObject())
                     values.TryAdd(p.Name, p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText());
             }
-            catch (JsonException) { throw new Invalid("invalid_body", "The JSON body is malformed."); }
+            // InvalidOperationException: a string holding a lone surrogate ("\ud800"), which is no text at all.
+            catch (Exception e) when (e is JsonException or InvalidOperationException) { throw new Invalid("invalid_body", "The JSON body is malformed."); }
         }
         else if (body.Length > 0) throw new Invalid("unsupported_media_type", "Send parameters in the query string, as a form, or as a JSON object.");
         // A signed POST covers its query string and its body, so neither can be swapped under the signature.

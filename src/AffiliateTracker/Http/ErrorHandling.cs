@@ -53,8 +53,10 @@ public static class ErrorHandling
             (409, new ErrorBody("conflict", "A record with these values already exists.")),
         PostgresException { SqlState: PostgresErrorCodes.ForeignKeyViolation } =>
             (400, new ErrorBody("validation_failed", "The request refers to a record that does not exist.")),
+        // CharacterNotInRepertoire: a NUL in a text filter (?txid=%00), which PostgreSQL text cannot hold.
         PostgresException { SqlState: PostgresErrorCodes.CheckViolation or PostgresErrorCodes.StringDataRightTruncation
-            or PostgresErrorCodes.NumericValueOutOfRange or PostgresErrorCodes.InvalidTextRepresentation } =>
+            or PostgresErrorCodes.NumericValueOutOfRange or PostgresErrorCodes.InvalidTextRepresentation
+            or PostgresErrorCodes.CharacterNotInRepertoire or PostgresErrorCodes.UntranslatableCharacter } =>
             (400, new ErrorBody("validation_failed", "A value is out of range or malformed.")),
         _ => (500, Internal),
     };

@@ -27,6 +27,9 @@ public static class ReportApi
                 throw ApiException.Invalid("group_by", "groups country and sub-ids by day, not hour");
             var zone = tz ?? "UTC";
             if (!TimeZoneInfo.TryFindSystemTimeZoneById(zone, out _)) throw ApiException.Invalid("tz", "must be an IANA time zone such as Europe/Berlin");
+            // Dates near DateTime's ends would overflow the default 30-day span below.
+            if (from is { Year: < 2000 or > 2100 }) throw ApiException.Invalid("from", "must be between 2000 and 2100");
+            if (to is { Year: < 2000 or > 2100 }) throw ApiException.Invalid("to", "must be between 2000 and 2100");
             var until = (to ?? time.GetUtcNow().UtcDateTime).ToUniversalTime();
             var since = (from ?? until.AddDays(-30)).ToUniversalTime();
             if (since >= until || until - since > TimeSpan.FromDays(400)) throw ApiException.Invalid("from", "must be before to, at most 400 days apart");
