@@ -44,23 +44,45 @@ public sealed class ClickFlusher(
         return total;
     }
 
-    // First click of a visitor on an offer within the window wins: SET NX GET stores this click's id when
-    // the visitor has none (answering nil) or answers the id stored first; comparing it makes a
-    // re-delivered click keep the answer it got the first time. One native command per click (Redis 7).
+    // First click of a visitor on an offer within the window wins. Per click: SET NX stores this click's id
+    // when the visitor has none; otherwise the stored id is compared, so a re-delivered click keeps the answer
+    // it got the first time. One script call per key slot ({uq:OFFER:B}) for the whole batch, not one
+    // command per click. KEYS: visitor keys; ARGV: click id, ttl ms, per key. Returns 1 (unique) / 0 per key.
+    private const string UniqueScript = """
+        local out = {}
+        for i = 1, #KEYS do
+          local id = ARGV[2 * i - 1]
+          if redis.call('SET', KEYS[i], id, 'NX', 'PX', ARGV[2 * i]) then out[i] = 1
+          elseif redis.call('GET', KEYS[i]) == id then out[i] = 1
+          else out[i] = 0 end
+        end
+        return out
+        """;
+
     private async Task<bool[]> DecideUniqueAsync(IDatabase db, List<ClickRecord> clicks)
     {
         var now = time.GetUtcNow();
-        var tasks = new Task<RedisResult>[clicks.Count];
-        for (var i = 0; i < clicks.Count; i++)
+        var visitorKeys = clicks.Select(c => keys.Visitor(c.OfferId, VisitorHash(c))).ToArray();
+        var calls = new List<(int[] Indexes, Task<RedisResult> Result)>();
+        foreach (var slot in Enumerable.Range(0, clicks.Count).GroupBy(i => visitorKeys[i][..(visitorKeys[i].IndexOf('}') + 1)]))
         {
-            var c = clicks[i];
-            var ttl = _options.UniqueWindow - (now - c.CreatedAt);
-            if (ttl < TimeSpan.FromSeconds(1)) ttl = TimeSpan.FromSeconds(1);
-            tasks[i] = db.ExecuteAsync("SET", (RedisKey)keys.Visitor(c.OfferId, VisitorHash(c)), c.ClickId, "NX", "PX", (long)ttl.TotalMilliseconds, "GET");
+            var indexes = slot.ToArray();
+            var args = new RedisValue[indexes.Length * 2];
+            for (var j = 0; j < indexes.Length; j++)
+            {
+                var c = clicks[indexes[j]];
+                var ttl = _options.UniqueWindow - (now - c.CreatedAt);
+                args[2 * j] = c.ClickId;
+                args[2 * j + 1] = (long)(ttl < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : ttl).TotalMilliseconds;
+            }
+            calls.Add((indexes, db.ScriptEvaluateAsync(UniqueScript, indexes.Select(i => (RedisKey)visitorKeys[i]).ToArray(), args)));
         }
-        await Task.WhenAll(tasks);
         var unique = new bool[clicks.Count];
-        for (var i = 0; i < clicks.Count; i++) unique[i] = tasks[i].Result.IsNull || (string?)tasks[i].Result == clicks[i].ClickId;
+        foreach (var (indexes, call) in calls)
+        {
+            var r = (RedisResult[])(await call)!;
+            for (var j = 0; j < indexes.Length; j++) unique[indexes[j]] = (int)r[j] == 1;
+        }
         return unique;
     }
 

@@ -5,7 +5,9 @@ namespace AffiliateTracker.Storage;
 ///   P{clicks:N}:stream      stream of click batches, shard N; consumer group "flushers"
 ///   P{clicks:N}:a:HOUR      hash of compact click records for attribution (field = click id), one per
 ///                           shard and UTC hour (yyyyMMddHH); expires HotPeriod after the hour ends
-///   Puq:OFFER:VISITOR       string, first click id of a visitor on an offer in the last 24 h
+///   P{uq:OFFER:B}:VISITOR   string, first click id of a visitor on an offer in the last 24 h; B (0-63,
+///                           from the visitor hash) spreads an offer's visitors over 64 slots, and the
+///                           flusher decides a batch's uniqueness with one script per slot
 ///   P{cc:OFFER}:PUB|all:PERIOD   click counter for caps (PERIOD = dYYYYMMDD or mYYYYMM)
 ///   P{cv:N}:stream          stream of conversion events, shard N = offer id mod shards
 ///   P{cv:N}:d:OFFER:GOAL:KEY     "conversion id|status" of a conversion, its dedupe record
@@ -45,7 +47,9 @@ public sealed class RedisKeys(string prefix, int conversionShards = 1, int click
     public static string Month(DateTimeOffset t) => "m" + t.UtcDateTime.ToString("yyyyMM");
 
     public string ClickStream(int shard) => $"{Prefix}{{clicks:{shard}}}:stream";
-    public string Visitor(long offerId, string visitorHash) => $"{Prefix}uq:{offerId}:{visitorHash}";
+    public string Visitor(long offerId, string visitorHash) =>
+        $"{Prefix}{{uq:{offerId}:{(visitorHash[0] * 31 + visitorHash[1]) % VisitorBuckets}}}:{visitorHash}";
+    public const int VisitorBuckets = 64;
     public string ConfigChannel => $"{Prefix}config";
 
     public const string FlusherGroup = "flushers";
