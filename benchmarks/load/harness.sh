@@ -148,10 +148,12 @@ clicks_mode() {
   after=$(metric 'at_clicks_total{outcome="redirect"}')
   rows=$(wait_rows "select count(*) from clicks where link_id = $link_id" $((after - before)))
   echo "clicks answered 302 by the tracker: $((after - before))   click rows in PostgreSQL: $rows   lost: $(( after - before - rows ))"
-  local sample bytes
-  sample=$("${REDIS[@]}" --scan --pattern "at:{c:*" | head -n 200)
-  bytes=$(for k in $sample; do "${REDIS[@]}" MEMORY USAGE "$k"; done | awk '{s += $1; n++} END {if (n) printf "%.0f", s / n}')
-  echo "Redis bytes per stored click (MEMORY USAGE, mean of $(echo "$sample" | wc -w) keys): $bytes"
+  # Attribution records live in one hash per shard and hour: bytes per click = the hashes' memory / fields.
+  local hashes bytes fields
+  hashes=$("${REDIS[@]}" --scan --pattern 'at:{clicks:*}:a:*')
+  bytes=$(for k in $hashes; do "${REDIS[@]}" MEMORY USAGE "$k" SAMPLES 0; done | awk '{s += $1} END {print s + 0}')
+  fields=$(for k in $hashes; do "${REDIS[@]}" HLEN "$k"; done | awk '{s += $1} END {print s + 0}')
+  echo "Redis bytes per stored click: $(( bytes / (fields > 0 ? fields : 1) )) ($bytes bytes in $(echo "$hashes" | wc -w) hour hashes holding $fields clicks)"
 }
 
 postbacks_mode() {
@@ -175,6 +177,27 @@ postbacks_mode() {
   echo "postbacks answered created: $((created1 - created0))   duplicate: $((dup1 - dup0))   conversion rows: $rows   lost: $((created1 - created0 - rows))   txids in two rows: $(q "select count(*) from (select txid from conversions where txid like 'h%' group by offer_id, goal, txid having count(*) > 1) d")"
 }
 
+# Why postbacks go through Redis and not straight to PostgreSQL: the synchronous design's database work
+# alone (no HTTP, no attribution), one transaction per postback with the conversion and its history row,
+# by pgbench with the same number of clients.
+sync_reference() {
+  echo; echo "=== reference: one synchronous transaction per postback (conversion INSERT .. ON CONFLICT + history row), pgbench, $CONNS clients, ${DURATION}s"
+  q "CREATE TABLE bench_sync_conversions (LIKE conversions INCLUDING ALL); CREATE TABLE bench_sync_history (LIKE conversion_status_history INCLUDING ALL)" >/dev/null
+  cat > "$WORK/sync-insert.sql" <<'SQL'
+BEGIN;
+INSERT INTO bench_sync_conversions (id, click_id, click_created_at, offer_id, advertiser_id, publisher_id, goal, txid, dedupe_key,
+  status, amount, currency, payout, revenue, via, created_at, hold_until, status_changed_at)
+VALUES (md5(random()::text), 'c', now(), 1, 1, 1, 'sale', md5(random()::text), md5(random()::text), 'pending', 120, 'USD', 12, 18,
+  'postback', now(), now() + interval '7 days', now())
+ON CONFLICT DO NOTHING;
+INSERT INTO bench_sync_history (event_id, conversion_id, to_status, actor, changed_at)
+VALUES (gen_random_uuid(), 'c', 'pending', 'advertiser:1', now()) ON CONFLICT DO NOTHING;
+COMMIT;
+SQL
+  pgbench "$PG dbname=$DB" -n -c "$CONNS" -j 2 -T "$DURATION" -f "$WORK/sync-insert.sql" 2>/dev/null | grep -E "^tps|latency average" | sed 's/^/  /'
+  q "DROP TABLE bench_sync_conversions, bench_sync_history" >/dev/null
+}
+
 mixed_mode() {
   echo; echo "=== mixed: clicks with 2% postbacks, $CONNS connections, ${DURATION}s per run"
   local clicks code link_id c0 c1 p0 p1 rows crow
@@ -189,11 +212,15 @@ mixed_mode() {
 }
 
 echo "machine: $(nproc) cores; wrk, nginx, the tracker, Redis (AOF everysec) and PostgreSQL share them"
+# Warm-up, not measured: the JIT tiers the hot paths up in the first seconds under load.
+echo "== warm-up (${WARMUP:-15}s of clicks, 5s of postbacks)"
+PATH_PREFIX=/c/demo-sneakers-alice wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP:-15}s" -s "$HERE/clicks.lua" "$BASE" >/dev/null 2>&1
+CLICKS="$(make_clicks 20)" TOKEN=demo-postback-token RUN="warm$(date +%s%N)" wrk -t"$THREADS" -c"$CONNS" -d5s -s "$HERE/postbacks.lua" "$BASE" >/dev/null 2>&1
 case "$MODE" in
   clicks) clicks_mode ;;
-  postbacks) postbacks_mode ;;
+  postbacks) postbacks_mode; sync_reference ;;
   mixed) mixed_mode ;;
-  all) clicks_mode; postbacks_mode; mixed_mode ;;
+  all) clicks_mode; postbacks_mode; sync_reference; mixed_mode ;;
   *) echo "usage: $0 [clicks|postbacks|mixed|all]" >&2; exit 2 ;;
 esac
 echo; echo "tracker metrics at the end:"; curl -s "$BASE/metrics" | grep -E '^at_(clicks|postbacks|flush_entries|flush_failures|store_errors)' | sed 's/^/  /'

@@ -13,6 +13,9 @@ public sealed class ClickOptions
     /// Most clicks written in one group commit (one pipelined round trip to Redis).
     public int MaxBatch { get; set; } = 256;
 
+    /// Group commits on their way to Redis at once (each with up to MaxBatch clicks).
+    public int MaxBatchesInFlight { get; set; } = 4;
+
     /// Clicks the local buffer holds while Redis is unreachable before new ones are refused.
     public int MaxBuffered { get; set; } = 1_000_000;
 

@@ -9,7 +9,8 @@ namespace AffiliateTracker.Clicks;
 /// Writes clicks to Redis by group commit: concurrent redirects queue their click, one writer sends the
 /// whole queue as one pipelined round trip (ONE hash write holding the batch's attribution records plus ONE
 /// stream entry holding the batch), then completes every waiting redirect together. If Redis fails, the batch stays in this
-/// process's buffer and is retried with backoff; the redirect itself never fails.
+/// process's buffer and is retried with backoff; the redirect itself never fails. A server stopped while
+/// Redis is still down writes its buffer straight to PostgreSQL.
 public sealed class ClickRecorder : BackgroundService
 {
     private readonly Channel<Pending> _queue;
@@ -17,19 +18,20 @@ public sealed class ClickRecorder : BackgroundService
     private readonly RedisKeys _keys;
     private readonly ClickOptions _options;
     private readonly ILogger<ClickRecorder> _log;
-    private readonly TimeProvider _time;
 
     private readonly CapCounters _caps;
     private readonly TrackerMetrics _metrics;
+    private readonly ClickStore _store;
 
     public ClickRecorder(ConnectionMultiplexer redis, RedisKeys keys, IOptions<ClickOptions> options,
-        ILogger<ClickRecorder> log, TimeProvider time, CapCounters caps, TrackerMetrics metrics)
+        ILogger<ClickRecorder> log, CapCounters caps, TrackerMetrics metrics, ClickStore store)
     {
-        _redis = redis; _keys = keys; _options = options.Value; _log = log; _time = time; _caps = caps; _metrics = metrics;
+        _redis = redis; _keys = keys; _options = options.Value; _log = log; _caps = caps; _metrics = metrics; _store = store;
         metrics.ClicksBuffered = () => Buffered;
         _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(_options.MaxBuffered)
         {
-            SingleReader = true,
+            // The writer loop reads; at shutdown without Redis, a batch's spill to PostgreSQL reads the rest.
+            SingleReader = false,
             // With Wait, TryWrite answers false when full (DropWrite would drop silently and answer true).
             FullMode = BoundedChannelFullMode.Wait,
         });
@@ -83,39 +85,76 @@ public sealed class ClickRecorder : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<Pending>(_options.MaxBatch);
-        var failures = 0;
+        // Up to MaxBatchesInFlight batches travel at once, so a click waits for about one round trip, not for
+        // the batch ahead of it too; each batch holds whatever queued while the others were on their way.
+        var inFlight = new List<Task>();
         // Drain on shutdown too: the host's stop token only ends the wait for new clicks.
         while (await WaitForClicksAsync(stoppingToken))
         {
-            batch.Clear();
-            while (batch.Count < _options.MaxBatch && _queue.Reader.TryRead(out var p)) batch.Add(p);
-            while (true)
+            inFlight.RemoveAll(t => t.IsCompleted);
+            if (inFlight.Count >= Math.Max(1, _options.MaxBatchesInFlight))
             {
-                try
-                {
-                    await WriteAsync(batch);
-                    _metrics.ClickBatch(batch.Count);
-                    foreach (var p in batch) p.Done.TrySetResult(true);
-                    if (failures > 0) _log.LogInformation("Redis is back; buffered clicks are being written");
-                    failures = 0;
-                    break;
-                }
-                catch (Exception e)
-                {
-                    // The redirects have already answered (or will, at their timeout); keep the clicks.
-                    foreach (var p in batch) p.Done.TrySetResult(false);
-                    _metrics.StoreError(e, "click_record");
-                    if (failures++ == 0) _log.LogError(e, "Redis write failed; holding {Count} clicks locally", batch.Count + Buffered);
-                    var delay = TimeSpan.FromMilliseconds(Math.Min(5000, 50 * Math.Pow(2, Math.Min(failures, 7))));
-                    if (stoppingToken.IsCancellationRequested && failures > 3)
-                    {
-                        _log.LogError("Shutting down with {Count} clicks not written to Redis", batch.Count + Buffered);
-                        return;
-                    }
-                    await Task.Delay(delay, CancellationToken.None);
-                }
+                await Task.WhenAny(inFlight);
+                continue;
             }
+            var batch = new List<Pending>(Math.Min(_options.MaxBatch, _queue.Reader.Count + 1));
+            while (batch.Count < _options.MaxBatch && _queue.Reader.TryRead(out var p)) batch.Add(p);
+            if (batch.Count > 0) inFlight.Add(WriteWithRetryAsync(batch, stoppingToken));
+        }
+        await Task.WhenAll(inFlight);
+    }
+
+    private int _failing;
+
+    private async Task WriteWithRetryAsync(List<Pending> batch, CancellationToken stoppingToken)
+    {
+        var failures = 0;
+        while (true)
+        {
+            try
+            {
+                await WriteAsync(batch);
+                _metrics.ClickBatch(batch.Count);
+                foreach (var p in batch) p.Done.TrySetResult(true);
+                if (failures > 0 && Interlocked.Exchange(ref _failing, 0) == 1) _log.LogInformation("Redis is back; buffered clicks are being written");
+                return;
+            }
+            catch (Exception e)
+            {
+                // The redirects have already answered (or will, at their timeout); keep the clicks.
+                foreach (var p in batch) p.Done.TrySetResult(false);
+                _metrics.StoreError(e, "click_record");
+                if (failures++ == 0 && Interlocked.Exchange(ref _failing, 1) == 0)
+                    _log.LogError(e, "Redis write failed; holding {Count} clicks locally", batch.Count + Buffered);
+                if (stoppingToken.IsCancellationRequested && failures > 3)
+                {
+                    // Stopping while Redis is down: these clicks were answered 302, and the buffer dies with the
+                    // process, so they go straight to PostgreSQL (the flusher's idempotent insert) instead.
+                    await SpillToPostgresAsync(batch);
+                    return;
+                }
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 50 * Math.Pow(2, Math.Min(failures, 7)))), CancellationToken.None);
+            }
+        }
+    }
+
+    /// The last resort at shutdown: the batch and everything still queued, written to PostgreSQL directly.
+    /// Without Redis nobody can say whether a click is its visitor's first, so these count as repeats
+    /// (is_unique = false: unique clicks are under- rather than over-counted). A click also written to Redis
+    /// before it went down is one row all the same (ON CONFLICT DO NOTHING).
+    private async Task SpillToPostgresAsync(List<Pending> batch)
+    {
+        var clicks = batch.Select(p => p.Click).ToList();
+        while (_queue.Reader.TryRead(out var p)) clicks.Add(p.Click);
+        try
+        {
+            await _store.InsertAsync(clicks, new bool[clicks.Count]);
+            _log.LogWarning("Redis is down at shutdown: {Count} buffered clicks written to PostgreSQL directly", clicks.Count);
+        }
+        catch (Exception e)
+        {
+            _metrics.StoreError(e, "click_spill");
+            _log.LogError(e, "Shutting down with {Count} clicks written to neither Redis nor PostgreSQL; they are lost", clicks.Count);
         }
     }
 
