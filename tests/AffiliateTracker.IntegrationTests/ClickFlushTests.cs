@@ -53,6 +53,10 @@ public sealed class ClickFlushTests(ManualFlushApp app) : IClassFixture<ManualFl
 
         Assert.Equal(5, await RowsForLink(n.LinkCode));
         Assert.Equal(0, (await app.Redis.BacklogAsync(app.Stream)).Length);
+        // The reports' rollups counted each click once too.
+        await using var conn = await TrackerApp.DbAsync();
+        Assert.Equal(5L, await conn.ExecuteScalarAsync<long>("SELECT sum(clicks) FROM click_rollup_hour WHERE offer_id = @OfferId", new { n.OfferId }));
+        Assert.Equal(5L, await conn.ExecuteScalarAsync<long>("SELECT sum(clicks) FROM click_rollup_subs WHERE offer_id = @OfferId", new { n.OfferId }));
     }
 
     [Fact]

@@ -5,8 +5,9 @@ using NpgsqlTypes;
 
 namespace AffiliateTracker.Clicks;
 
-/// Writes click batches to PostgreSQL: binary COPY into a temporary staging table, then one
-/// INSERT .. ON CONFLICT DO NOTHING into the partitioned clicks table, in one transaction.
+/// Writes click batches to PostgreSQL, with the rollups the reports read, in one transaction: binary COPY
+/// straight into the partitioned clicks table; a re-delivered batch instead goes through a temporary
+/// staging table and INSERT .. ON CONFLICT DO NOTHING.
 public sealed class ClickStore(NpgsqlDataSource db)
 {
     private readonly ConcurrentDictionary<DateTime, bool> _partitions = new();
@@ -17,36 +18,69 @@ public sealed class ClickStore(NpgsqlDataSource db)
         await using var conn = await db.OpenConnectionAsync(ct);
         await EnsurePartitionsAsync(conn, clicks, ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
-        await using (var cmd = new NpgsqlCommand(StagingSql, conn, tx)) await cmd.ExecuteNonQueryAsync(ct);
 
-        await using (var copy = await conn.BeginBinaryImportAsync(CopySql, ct))
+        // Fast path: COPY straight into clicks and add the batch to the rollups, under a savepoint. A re-delivered
+        // batch breaks the unique key there; then it goes through staging and INSERT .. ON CONFLICT DO NOTHING,
+        // whose rollups count only the rows that statement inserted, so nothing is counted twice.
+        await tx.SaveAsync("direct_copy", ct);
+        try
         {
-            for (var i = 0; i < clicks.Count; i++)
-            {
-                var c = clicks[i];
-                await copy.StartRowAsync(ct);
-                await copy.WriteAsync(c.ClickId, NpgsqlDbType.Text, ct);
-                await copy.WriteAsync(c.CreatedAt.UtcDateTime, NpgsqlDbType.TimestampTz, ct);
-                await copy.WriteAsync(c.OfferId, NpgsqlDbType.Bigint, ct);
-                await copy.WriteAsync(c.PublisherId, NpgsqlDbType.Bigint, ct);
-                await WriteNullable(copy, c.LinkId, NpgsqlDbType.Bigint, ct);
-                await WriteNullable(copy, c.Sub1, NpgsqlDbType.Text, ct);
-                await WriteNullable(copy, c.Sub2, NpgsqlDbType.Text, ct);
-                await WriteNullable(copy, c.Sub3, NpgsqlDbType.Text, ct);
-                await WriteNullable(copy, c.Sub4, NpgsqlDbType.Text, ct);
-                await WriteNullable(copy, c.Sub5, NpgsqlDbType.Text, ct);
-                await WriteNullable(copy, c.Source, NpgsqlDbType.Text, ct);
-                await WriteNullable(copy, c.Ip is not null && IPAddress.TryParse(c.Ip, out var ip) ? ip : null, NpgsqlDbType.Inet, ct);
-                await WriteNullable(copy, c.UserAgent, NpgsqlDbType.Text, ct);
-                await WriteNullable(copy, c.Referrer, NpgsqlDbType.Text, ct);
-                await WriteNullable(copy, c.Country, NpgsqlDbType.Char, ct);
-                await copy.WriteAsync(unique[i], NpgsqlDbType.Boolean, ct);
-                await copy.WriteAsync(c.IsBot, NpgsqlDbType.Boolean, ct);
-            }
-            await copy.CompleteAsync(ct);
+            await CopyAsync(conn, "clicks", clicks, unique, ct);
+            await using var rollups = new NpgsqlCommand(DirectRollupSql, conn, tx);
+            AddRollupParameters(rollups, clicks, unique);
+            await rollups.ExecuteNonQueryAsync(ct);
+            await tx.ReleaseAsync("direct_copy", ct);
         }
-        await using (var cmd = new NpgsqlCommand(MergeSql, conn, tx)) await cmd.ExecuteNonQueryAsync(ct);
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            await tx.RollbackAsync("direct_copy", ct);
+            await using (var cmd = new NpgsqlCommand(StagingSql, conn, tx)) await cmd.ExecuteNonQueryAsync(ct);
+            await CopyAsync(conn, "click_staging", clicks, unique, ct);
+            await using var merge = new NpgsqlCommand(MergeSql, conn, tx);
+            await merge.ExecuteNonQueryAsync(ct);
+        }
         await tx.CommitAsync(ct);
+    }
+
+    private static async Task CopyAsync(NpgsqlConnection conn, string table, IReadOnlyList<ClickRecord> clicks, bool[] unique, CancellationToken ct)
+    {
+        await using var copy = await conn.BeginBinaryImportAsync($"COPY {table} ({Columns}) FROM STDIN (FORMAT BINARY)", ct);
+        for (var i = 0; i < clicks.Count; i++)
+        {
+            var c = clicks[i];
+            await copy.StartRowAsync(ct);
+            await copy.WriteAsync(c.ClickId, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(c.CreatedAt.UtcDateTime, NpgsqlDbType.TimestampTz, ct);
+            await copy.WriteAsync(c.OfferId, NpgsqlDbType.Bigint, ct);
+            await copy.WriteAsync(c.PublisherId, NpgsqlDbType.Bigint, ct);
+            await WriteNullable(copy, c.LinkId, NpgsqlDbType.Bigint, ct);
+            await WriteNullable(copy, c.Sub1, NpgsqlDbType.Text, ct);
+            await WriteNullable(copy, c.Sub2, NpgsqlDbType.Text, ct);
+            await WriteNullable(copy, c.Sub3, NpgsqlDbType.Text, ct);
+            await WriteNullable(copy, c.Sub4, NpgsqlDbType.Text, ct);
+            await WriteNullable(copy, c.Sub5, NpgsqlDbType.Text, ct);
+            await WriteNullable(copy, c.Source, NpgsqlDbType.Text, ct);
+            await WriteNullable(copy, c.Ip is not null && IPAddress.TryParse(c.Ip, out var ip) ? ip : null, NpgsqlDbType.Inet, ct);
+            await WriteNullable(copy, c.UserAgent, NpgsqlDbType.Text, ct);
+            await WriteNullable(copy, c.Referrer, NpgsqlDbType.Text, ct);
+            await WriteNullable(copy, c.Country, NpgsqlDbType.Char, ct);
+            await copy.WriteAsync(unique[i], NpgsqlDbType.Boolean, ct);
+            await copy.WriteAsync(c.IsBot, NpgsqlDbType.Boolean, ct);
+        }
+        await copy.CompleteAsync(ct);
+    }
+
+    // The rollup columns of each click, as arrays the direct path's rollup statement unnests.
+    private static void AddRollupParameters(NpgsqlCommand cmd, IReadOnlyList<ClickRecord> clicks, bool[] unique)
+    {
+        cmd.Parameters.Add(new NpgsqlParameter("created_at", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = clicks.Select(c => c.CreatedAt.UtcDateTime).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter("offer_id", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = clicks.Select(c => c.OfferId).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter("publisher_id", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = clicks.Select(c => c.PublisherId).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter("country", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = clicks.Select(c => c.Country).ToArray() });
+        for (var n = 1; n <= 5; n++)
+            cmd.Parameters.Add(new NpgsqlParameter($"sub{n}", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = clicks.Select(c => c.Sub(n)).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter("counts_unique", NpgsqlDbType.Array | NpgsqlDbType.Boolean)
+            { Value = clicks.Select((c, i) => unique[i] && !c.IsBot).ToArray() });
     }
 
     private static Task WriteNullable<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type, CancellationToken ct) =>
@@ -88,7 +122,6 @@ public sealed class ClickStore(NpgsqlDataSource db)
         click_id, created_at, offer_id, publisher_id, link_id, sub1, sub2, sub3, sub4, sub5, source, ip,
         user_agent, referrer, country, is_unique, is_bot
         """;
-    private const string CopySql = $"COPY click_staging ({Columns}) FROM STDIN (FORMAT BINARY)";
     // Rollups count only the rows this statement inserted, so a re-delivered batch adds nothing; rows are
     // sorted so concurrent flushers lock rollup rows in the same order (no deadlocks).
     private const string MergeSql = $"""
@@ -96,7 +129,18 @@ public sealed class ClickStore(NpgsqlDataSource db)
             INSERT INTO clicks ({Columns}) SELECT {Columns} FROM click_staging
             ON CONFLICT (click_id, created_at) DO NOTHING
             RETURNING created_at, offer_id, publisher_id, country, sub1, sub2, sub3, sub4, sub5, (is_unique AND NOT is_bot) AS counts_unique
-        ), by_hour AS (
+        ), {RollupsSql}
+        """;
+    private const string DirectRollupSql = $"""
+        WITH ins AS (
+            SELECT * FROM unnest(@created_at, @offer_id, @publisher_id, @country, @sub1, @sub2, @sub3, @sub4, @sub5, @counts_unique)
+                AS t(created_at, offer_id, publisher_id, country, sub1, sub2, sub3, sub4, sub5, counts_unique)
+        ), {RollupsSql}
+        """;
+    // Rollups count the rows of `ins`; rows are sorted so concurrent flushers lock rollup rows in the same
+    // order (no deadlocks).
+    private const string RollupsSql = """
+        by_hour AS (
             INSERT INTO click_rollup_hour (hour, offer_id, publisher_id, clicks, unique_clicks)
             SELECT date_trunc('hour', created_at), offer_id, publisher_id, count(*), count(*) FILTER (WHERE counts_unique)
             FROM ins GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
