@@ -9,7 +9,8 @@ namespace AffiliateTracker.Clicks;
 /// Writes clicks to Redis by group commit: concurrent redirects queue their click, one writer sends the
 /// whole queue as one pipelined round trip (ONE hash write holding the batch's attribution records plus ONE
 /// stream entry holding the batch), then completes every waiting redirect together. If Redis fails, the batch stays in this
-/// process's buffer and is retried with backoff; the redirect itself never fails.
+/// process's buffer and is retried with backoff; the redirect itself never fails. A server stopped while Redis is still
+/// down writes its buffer straight to PostgreSQL.
 public sealed class ClickRecorder : BackgroundService
 {
     private readonly Channel<Pending> _queue;
@@ -22,10 +23,12 @@ public sealed class ClickRecorder : BackgroundService
     private readonly CapCounters _caps;
     private readonly TrackerMetrics _metrics;
 
+    private readonly ClickStore _store;
+
     public ClickRecorder(ConnectionMultiplexer redis, RedisKeys keys, IOptions<ClickOptions> options,
-        ILogger<ClickRecorder> log, TimeProvider time, CapCounters caps, TrackerMetrics metrics)
+        ILogger<ClickRecorder> log, TimeProvider time, CapCounters caps, TrackerMetrics metrics, ClickStore store)
     {
-        _redis = redis; _keys = keys; _options = options.Value; _log = log; _time = time; _caps = caps; _metrics = metrics;
+        _redis = redis; _keys = keys; _options = options.Value; _log = log; _time = time; _caps = caps; _metrics = metrics; _store = store;
         metrics.ClicksBuffered = () => Buffered;
         _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(_options.MaxBuffered)
         {
@@ -110,12 +113,34 @@ public sealed class ClickRecorder : BackgroundService
                     var delay = TimeSpan.FromMilliseconds(Math.Min(5000, 50 * Math.Pow(2, Math.Min(failures, 7))));
                     if (stoppingToken.IsCancellationRequested && failures > 3)
                     {
-                        _log.LogError("Shutting down with {Count} clicks not written to Redis", batch.Count + Buffered);
+                        // Stopping while Redis is down: these clicks were answered 302, and the buffer dies with the
+                        // process, so they go straight to PostgreSQL (the flusher's idempotent insert) instead.
+                        await SpillToPostgresAsync(batch);
                         return;
                     }
                     await Task.Delay(delay, CancellationToken.None);
                 }
             }
+        }
+    }
+
+    /// The last resort at shutdown: the batch and everything still queued, written to PostgreSQL directly.
+    /// Without Redis nobody can say whether a click is its visitor's first, so these count as repeats
+    /// (is_unique = false: unique clicks are under- rather than over-counted). A click also written to Redis
+    /// before it went down is one row all the same (ON CONFLICT DO NOTHING).
+    private async Task SpillToPostgresAsync(List<Pending> batch)
+    {
+        var clicks = batch.Select(p => p.Click).ToList();
+        while (_queue.Reader.TryRead(out var p)) clicks.Add(p.Click);
+        try
+        {
+            await _store.InsertAsync(clicks, new bool[clicks.Count]);
+            _log.LogWarning("Redis is down at shutdown: {Count} buffered clicks written to PostgreSQL directly", clicks.Count);
+        }
+        catch (Exception e)
+        {
+            _metrics.StoreError(e, "click_spill");
+            _log.LogError(e, "Shutting down with {Count} clicks written to neither Redis nor PostgreSQL; they are lost", clicks.Count);
         }
     }
 
