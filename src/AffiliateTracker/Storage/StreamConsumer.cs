@@ -19,6 +19,21 @@ public sealed class StreamConsumer(ConnectionMultiplexer redis, TrackerMetrics m
     public async Task<int> ConsumeOnceAsync(string stream, int count, TimeSpan reclaimAfter,
         Func<List<RedisStreams.Entry>, Task<IReadOnlyCollection<string>>> process)
     {
+        try
+        {
+            return await ConsumeCoreAsync(stream, count, reclaimAfter, process);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Counted under the stream's label, like the other flush metrics (at_flush_failures_total{stream="clicks:0"}).
+            metrics.FlushFailed(Label(stream));
+            throw;
+        }
+    }
+
+    private async Task<int> ConsumeCoreAsync(string stream, int count, TimeSpan reclaimAfter,
+        Func<List<RedisStreams.Entry>, Task<IReadOnlyCollection<string>>> process)
+    {
         var db = redis.GetDatabase();
         await db.EnsureGroupAsync(stream, RedisKeys.FlusherGroup);
         var entries = await db.AutoClaimAsync(stream, RedisKeys.FlusherGroup, Name, reclaimAfter, count);
@@ -95,7 +110,6 @@ public sealed class StreamConsumer(ConnectionMultiplexer redis, TrackerMetrics m
             catch (Exception e)
             {
                 metrics.StoreError(e, what);
-                metrics.FlushFailed(what);
                 if (failures++ % 20 == 0) log.LogError(e, "{What} failed; retrying", what);
                 try { await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 100 * failures)), stoppingToken); }
                 catch (OperationCanceledException) { break; }
