@@ -88,6 +88,7 @@ def main():
     ap.add_argument("--publisher-id", type=int, required=True)
     ap.add_argument("--ledger", type=int, required=True)
     ap.add_argument("--spilled", type=int, default=0, help="clicks the server wrote straight to PostgreSQL at shutdown")
+    ap.add_argument("--leftover", type=int, default=0, help="stream entries acknowledged but never deleted")
     ap.add_argument("--restarted", action="store_true", help="a server process died in this scenario")
     args = ap.parse_args()
     run = json.load(open(args.run))
@@ -224,6 +225,9 @@ def main():
                   f"postbacks +{json.dumps(labelled_deltas(s, 'at_postbacks_total', t0, t1))}")
     for b, s in by_base.items():
         print(f"flushed by {b} over the run: {json.dumps({k: int(v) for k, v in labelled_deltas(s, 'at_flush_entries_total', run['started'], run['stopped']).items()})}")
+    print(f"stream entries left behind (acknowledged, never deleted): {args.leftover}")
+    if args.leftover:
+        violations.append(f"{args.leftover} stream entries acknowledged but never deleted (a backlog /health reports forever)")
     print(f"ledger check: {'ok' if args.ledger == 0 else 'FAILED'}")
     if args.ledger != 0:
         violations.append("ledger check failed")

@@ -176,17 +176,22 @@ begin() { # name (also the txid prefix)
   echo; log "=== $PREFIX (link $CODE)"
 }
 
-# Waits until every instance's local buffer is empty, the click and conversion streams are empty and nothing
-# is pending, and the row counts stop moving. Bounded; what is not drained by then shows as lost.
+group_field() { # stream field: a field of the flushers group (XINFO GROUPS: pending, lag, ...)
+  "${REDIS[@]}" XINFO GROUPS "$1" 2>/dev/null | awk -v f="$2" 'prev == f {print; exit} {prev = $0}'
+}
+STREAMS=('at:{clicks:0}:stream' 'at:{cv:0}:stream')
+
+# Waits until every instance's local buffer is empty, every click and conversion stream entry has been
+# delivered to a flusher (group lag 0) and acknowledged (nothing pending), and the row counts stop moving.
+# Bounded; what is not drained by then shows as lost.
 drain() { # ports...
   local start; start=$(date +%s)
   local last="" now
   while [ $(( $(date +%s) - start )) -lt 180 ]; do
-    local busy=0 p b
+    local busy=0 p b s
     for p in "$@"; do b=$(metric "$p" at_clicks_buffered); [ "${b:-0}" = 0 ] || busy=1; done
-    for s in 'at:{clicks:0}:stream' 'at:{cv:0}:stream'; do
-      [ "$("${REDIS[@]}" XLEN "$s")" = 0 ] || busy=1
-      [ "$("${REDIS[@]}" XPENDING "$s" flushers 2>/dev/null | head -n 1)" = 0 ] || busy=1
+    for s in "${STREAMS[@]}"; do
+      [ "$(group_field "$s" pending)" = 0 ] && [ "$(group_field "$s" lag)" = 0 ] || busy=1
     done
     now="$(q "SELECT count(*) FROM clicks WHERE link_id = $LINK_ID")/$(q "SELECT count(*) FROM conversions WHERE txid LIKE '$PREFIX-%'")"
     if [ "$busy" = 0 ] && [ "$now" = "$last" ]; then log "drained in $(( $(date +%s) - start )) s (click/conversion rows $now)"; return; fi
@@ -195,11 +200,19 @@ drain() { # ports...
   log "NOT drained after 180 s (click/conversion rows $now)"
 }
 
+# Entries still in a stream once everything is delivered and acknowledged were acknowledged but never
+# deleted: no flusher is ever given them again, and /health would report them as a backlog forever.
+leftover() {
+  local n=0 s
+  for s in "${STREAMS[@]}"; do n=$(( n + $("${REDIS[@]}" XLEN "$s") )); done
+  echo "$n"
+}
+
 VIOLATIONS=0
 reconcile() { # restarted(0/1) [clicks the server wrote straight to PostgreSQL at shutdown]
   local ledger=0
   dotnet "$DLL" ledger-check > "$RUN/$PREFIX.ledger" 2>&1 || ledger=$?
-  local extra=(--spilled "${2:-0}"); [ "$1" = 1 ] && extra+=(--restarted)
+  local extra=(--spilled "${2:-0}" --leftover "$(leftover)"); [ "$1" = 1 ] && extra+=(--restarted)
   python3 "$HERE/reconcile.py" --name "$PREFIX" --run "$RUN/$PREFIX.json" --retry "$RUN/$PREFIX.retry.json" \
     --events "$RUN/$PREFIX.events" --psql "$PG dbname=$DB" --prefix "$PREFIX" --link-id "$LINK_ID" \
     --publisher-id "$PUBLISHER_ID" --ledger "$ledger" --table "$RUN/table.tsv" "${extra[@]}" | tee -a "$RUN/report.txt" \
