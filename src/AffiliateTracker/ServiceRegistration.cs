@@ -37,6 +37,8 @@ public static class ServiceRegistration
         services.AddSingleton(new RedisKeys(config["Redis:KeyPrefix"] ?? "at:", config.GetValue("Conversions:StreamShards", 1), config.GetValue("Clicks:StreamShards", 1)));
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton<StreamConsumer>();
+        // Test-only fault injection (tests/fault); off unless Faults:CrashAfterFlushCommit is set.
+        services.Configure<FaultOptions>(config.GetSection("Faults"));
         services.AddSingleton<AffiliateTracker.Observability.TrackerMetrics>();
         services.AddSingleton<AffiliateTracker.Observability.PrometheusExporter>();
         services.AddSingleton(TimeProvider.System);

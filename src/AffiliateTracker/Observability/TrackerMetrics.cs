@@ -26,6 +26,9 @@ public sealed class TrackerMetrics : IDisposable
 
     public TrackerMetrics()
     {
+        // The Prometheus convention: tells process lifetimes apart (counters start again at 0 after a restart).
+        var started = new DateTimeOffset(System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime()).ToUnixTimeMilliseconds() / 1000.0;
+        _meter.CreateObservableGauge("process.start_time", () => started, unit: "s", description: "When this process started, in seconds since the Unix epoch");
         _meter.CreateObservableCounter("at.clicks", () => Read(_clicks, "outcome"), description: "Click requests by outcome (redirect = recorded and sent to the landing page)");
         _meter.CreateObservableGauge("at.clicks.buffered", () => ClicksBuffered(), description: "Clicks held in this process until Redis takes them");
         _meter.CreateObservableCounter("at.click.redis_batches", () => Volatile.Read(ref _clickBatches), description: "Group-commit writes of clicks to Redis");

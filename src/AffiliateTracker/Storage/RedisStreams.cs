@@ -47,15 +47,29 @@ public static class RedisStreams
         return ParseEntries(result[1]);
     }
 
-    /// Acknowledge and delete in one round trip: an entry is gone from the stream once it is in PostgreSQL.
+    // XACK and XDEL as one script, so they happen together or not at all: sent as two commands, a process killed
+    // between them left entries acknowledged but never deleted, which no consumer is ever given again (found by
+    // tests/fault: /health then reported a backlog whose age grew forever). One key: Cluster-safe.
+    private const string AckAndDeleteScript = """
+        redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
+        return redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
+        """;
+
+    /// Acknowledge and delete atomically in one round trip: an entry is gone from the stream once it is in PostgreSQL.
     public static Task AckAndDeleteAsync(this IDatabase db, string stream, string group, IReadOnlyList<string> ids)
     {
-        var ackArgs = new object[ids.Count + 2];
-        ackArgs[0] = (RedisKey)stream; ackArgs[1] = group;
-        var delArgs = new object[ids.Count + 1];
-        delArgs[0] = (RedisKey)stream;
-        for (var i = 0; i < ids.Count; i++) { ackArgs[i + 2] = ids[i]; delArgs[i + 1] = ids[i]; }
-        return Task.WhenAll(db.ExecuteAsync("XACK", ackArgs), db.ExecuteAsync("XDEL", delArgs));
+        // Lua's unpack takes some 8,000 values at most: very large batches go in atomic chunks.
+        const int chunk = 4000;
+        var calls = new List<Task>(ids.Count / chunk + 1);
+        for (var from = 0; from < ids.Count; from += chunk)
+        {
+            var n = Math.Min(chunk, ids.Count - from);
+            var args = new RedisValue[n + 1];
+            args[0] = group;
+            for (var i = 0; i < n; i++) args[i + 1] = ids[from + i];
+            calls.Add(db.ScriptEvaluateAsync(AckAndDeleteScript, [(RedisKey)stream], args));
+        }
+        return Task.WhenAll(calls);
     }
 
     /// Age of the oldest entry not yet flushed, from its id's millisecond timestamp; null when empty.

@@ -1,4 +1,5 @@
 using AffiliateTracker.Observability;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace AffiliateTracker.Storage;
@@ -7,12 +8,30 @@ namespace AffiliateTracker.Storage;
 /// first takes over entries another consumer read but never acknowledged (it crashed or hung), then
 /// reads new ones, hands them to `process`, and acknowledges and deletes only what `process` reports
 /// done, after it returns. An exception leaves everything pending, to be delivered again.
-public sealed class StreamConsumer(ConnectionMultiplexer redis, TrackerMetrics metrics, ILogger<StreamConsumer> log)
+public sealed class StreamConsumer(ConnectionMultiplexer redis, TrackerMetrics metrics, ILogger<StreamConsumer> log, IOptions<FaultOptions> faults)
 {
     /// This process's consumer name; unique per process, so a restarted server is a new consumer.
     public string Name { get; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
 
+    // Test-only (FaultOptions): stream labels whose flush kills the process between commit and acknowledgement.
+    private readonly string[] _crashAfterCommit = CrashLabels(faults.Value.CrashAfterFlushCommit, log);
+
     public async Task<int> ConsumeOnceAsync(string stream, int count, TimeSpan reclaimAfter,
+        Func<List<RedisStreams.Entry>, Task<IReadOnlyCollection<string>>> process)
+    {
+        try
+        {
+            return await ConsumeCoreAsync(stream, count, reclaimAfter, process);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Counted under the stream's label, like the other flush metrics (at_flush_failures_total{stream="clicks:0"}).
+            metrics.FlushFailed(Label(stream));
+            throw;
+        }
+    }
+
+    private async Task<int> ConsumeCoreAsync(string stream, int count, TimeSpan reclaimAfter,
         Func<List<RedisStreams.Entry>, Task<IReadOnlyCollection<string>>> process)
     {
         var db = redis.GetDatabase();
@@ -48,6 +67,8 @@ public sealed class StreamConsumer(ConnectionMultiplexer redis, TrackerMetrics m
             }
             done = ok;
         }
+        if (done.Count > 0 && _crashAfterCommit.Length > 0 && _crashAfterCommit.Any(label.StartsWith))
+            Environment.FailFast($"Faults:CrashAfterFlushCommit: {done.Count} entries of {stream} committed to PostgreSQL, not acknowledged");
         if (done.Count > 0) await db.AckAndDeleteAsync(stream, RedisKeys.FlusherGroup, done.ToList());
         metrics.Flushed(label, done.Count, lag);
         return entries.Count;
@@ -89,12 +110,26 @@ public sealed class StreamConsumer(ConnectionMultiplexer redis, TrackerMetrics m
             catch (Exception e)
             {
                 metrics.StoreError(e, what);
-                metrics.FlushFailed(what);
                 if (failures++ % 20 == 0) log.LogError(e, "{What} failed; retrying", what);
                 try { await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 100 * failures)), stoppingToken); }
                 catch (OperationCanceledException) { break; }
             }
         }
+    }
+
+    // Option values to stream label prefixes ("clicks" -> "clicks:", "conversions" -> "cv:", "postback-log" -> "plog").
+    private static string[] CrashLabels(string? option, ILogger log)
+    {
+        if (string.IsNullOrWhiteSpace(option)) return [];
+        var labels = option.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => v switch
+        {
+            "clicks" => "clicks:",
+            "conversions" => "cv:",
+            "postback-log" => "plog",
+            _ => throw new InvalidOperationException($"Faults:CrashAfterFlushCommit: unknown stream '{v}' (clicks, conversions, postback-log)"),
+        }).ToArray();
+        log.LogWarning("TEST-ONLY fault injection on: the process dies after the first flush commit of {Streams}", option);
+        return labels;
     }
 
     // "at:{clicks:0}:stream" -> "clicks:0": the metric label names the stream without the deployment's prefix.
