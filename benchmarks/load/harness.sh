@@ -39,6 +39,9 @@ q() { psql "$PG dbname=$DB" -tAc "$1"; }
 echo "== building the tracker (Release)"
 dotnet build "$ROOT/src/AffiliateTracker" -c Release -v q -nologo >/dev/null
 
+for port in "$PORT" "$NGINX_PORT"; do
+  if curl -s -o /dev/null "http://127.0.0.1:$port/"; then echo "port $port is in use; stop what runs there first" >&2; exit 1; fi
+done
 SERVER_PID=""; NGINX_PID=""
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true

@@ -30,26 +30,36 @@ public sealed class RedisBatcher<TItem, TResult> : IAsyncDisposable
 
     private async Task LoopAsync()
     {
-        var batch = new List<(TItem Item, TaskCompletionSource<TResult> Done)>(_maxBatch);
-        var items = new List<TItem>(_maxBatch);
+        // Up to MaxInFlight batches travel at once, so a caller waits for about one round trip, not for the
+        // batch ahead of it too. (Redis runs them in the order sent, so dedupe inside scripts stays exact.)
+        var inFlight = new List<Task>();
         while (await _queue.Reader.WaitToReadAsync())
         {
-            batch.Clear();
-            items.Clear();
-            while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var entry))
+            inFlight.RemoveAll(t => t.IsCompleted);
+            if (inFlight.Count >= MaxInFlight)
             {
-                batch.Add(entry);
-                items.Add(entry.Item);
+                await Task.WhenAny(inFlight);
+                continue;
             }
-            try
-            {
-                var results = await _run(items);
-                for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(results[i]);
-            }
-            catch (Exception e)
-            {
-                foreach (var entry in batch) entry.Done.TrySetException(e);
-            }
+            var batch = new List<(TItem Item, TaskCompletionSource<TResult> Done)>();
+            while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var entry)) batch.Add(entry);
+            if (batch.Count > 0) inFlight.Add(RunBatchAsync(batch));
+        }
+        await Task.WhenAll(inFlight);
+    }
+
+    private const int MaxInFlight = 4;
+
+    private async Task RunBatchAsync(List<(TItem Item, TaskCompletionSource<TResult> Done)> batch)
+    {
+        try
+        {
+            var results = await _run(batch.Select(e => e.Item).ToList());
+            for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(results[i]);
+        }
+        catch (Exception e)
+        {
+            foreach (var entry in batch) entry.Done.TrySetException(e);
         }
     }
 
