@@ -35,6 +35,9 @@ builder.Services.AddDemo(builder.Configuration);
 var app = builder.Build();
 app.UseTrustedProxies();
 app.UseJsonErrors();
+// Tracking links are answered here, before routing and the API's middleware (Clicks/ClickEndpoints.cs).
+app.UseClickFastPath();
+app.UseRouting();
 // The rate limiter comes after authentication (a valid key has its own budget) and before authorization
 // (a caller over the per-address budget gets 429 rather than another 401); it limits only endpoints that
 // ask for it (the API and /postback). Only /api paths look at keys (ApiKeyAuthenticationHandler).
