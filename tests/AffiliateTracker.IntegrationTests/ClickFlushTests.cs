@@ -1,6 +1,5 @@
 using AffiliateTracker.Clicks;
 using AffiliateTracker.Storage;
-using AffiliateTracker.Storage;
 using Dapper;
 
 namespace AffiliateTracker.IntegrationTests;

@@ -17,10 +17,11 @@ public sealed class ManualClock : TimeProvider
 }
 
 /// The tracker with a manual clock and its own Redis keys; the hold worker runs only when a test calls it.
-public sealed class ConversionApp : TrackerApp
+public class ConversionApp : TrackerApp
 {
     private readonly string _prefix = $"cv{Guid.NewGuid():N}:";
     public ManualClock Clock { get; } = new();
+    protected virtual bool DeliversPublisherPostbacks => false;
     protected override string KeyPrefix => _prefix;
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -29,7 +30,10 @@ public sealed class ConversionApp : TrackerApp
         builder.UseSetting("Conversions:MinTimeToConvert", "00:00:10");
         builder.UseSetting("Conversions:HoldCheckInterval", "01:00:00");
         builder.UseSetting("Conversions:FlushIdleDelay", "00:00:00.050");
-        builder.UseSetting("PublisherPostbacks:Enabled", "true");
+        // Only one app delivers publisher postbacks: each app has its own manual clock, and a sender on another
+        // app's clock (days ahead after a hold test) would claim this app's deliveries and schedule their
+        // retries on its own time.
+        builder.UseSetting("PublisherPostbacks:Enabled", DeliversPublisherPostbacks ? "true" : "false");
         builder.UseSetting("PublisherPostbacks:AllowPrivateAddresses", "true");
         builder.UseSetting("PublisherPostbacks:BaseDelay", "00:00:01");
         builder.UseSetting("PublisherPostbacks:PollInterval", "00:00:00.100");

@@ -33,7 +33,13 @@ public sealed class FlakyReceiver : IAsyncDisposable
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 }
 
-public sealed class PublisherPostbackTests(ConversionApp app) : IClassFixture<ConversionApp>
+/// The one test app that delivers publisher postbacks (see ConversionApp).
+public sealed class PublisherPostbackApp : ConversionApp
+{
+    protected override bool DeliversPublisherPostbacks => true;
+}
+
+public sealed class PublisherPostbackTests(PublisherPostbackApp app) : IClassFixture<PublisherPostbackApp>
 {
     [Fact]
     public async Task A_publisher_postback_is_retried_after_a_500_and_delivered_exactly_once()

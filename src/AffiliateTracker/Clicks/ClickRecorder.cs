@@ -6,11 +6,12 @@ using StackExchange.Redis;
 
 namespace AffiliateTracker.Clicks;
 
-/// Writes clicks to Redis by group commit: concurrent redirects queue their click, one writer sends the
-/// whole queue as one pipelined round trip (ONE hash write holding the batch's attribution records plus ONE
-/// stream entry holding the batch), then completes every waiting redirect together. If Redis fails, the batch stays in this
-/// process's buffer and is retried with backoff; the redirect itself never fails. A server stopped while
-/// Redis is still down writes its buffer straight to PostgreSQL.
+/// Writes clicks to Redis by group commit: concurrent redirects queue their click, one writer sends what
+/// queued as one pipelined round trip (ONE hash write holding the batch's attribution records plus ONE
+/// stream entry holding the batch; up to MaxBatchesInFlight such batches at once), then completes every
+/// waiting redirect together. If Redis fails, the batch stays in this process's buffer and is retried
+/// with backoff; the redirect itself never fails. A server stopped while Redis is still down writes its
+/// buffer straight to PostgreSQL.
 public sealed class ClickRecorder : BackgroundService
 {
     private readonly Channel<Pending> _queue;
@@ -37,8 +38,9 @@ public sealed class ClickRecorder : BackgroundService
         });
     }
 
-    /// Clicks accepted but not yet written to Redis (waiting for a batch, or for Redis to come back).
-    public int Buffered => _queue.Reader.Count;
+    /// Clicks accepted but not yet written to Redis (queued, or in a batch on its way or waiting for Redis).
+    public int Buffered => _queue.Reader.Count + Volatile.Read(ref _inBatches);
+    private int _inBatches;
 
     /// Queues the click and waits for its batch to reach Redis, up to RecordTimeout. Returns whether it
     /// is in Redis; false means it is held locally and will be written later (or, if the local buffer
@@ -108,6 +110,13 @@ public sealed class ClickRecorder : BackgroundService
 
     private async Task WriteWithRetryAsync(List<Pending> batch, CancellationToken stoppingToken)
     {
+        Interlocked.Add(ref _inBatches, batch.Count);
+        try { await WriteUntilDoneAsync(batch, stoppingToken); }
+        finally { Interlocked.Add(ref _inBatches, -batch.Count); }
+    }
+
+    private async Task WriteUntilDoneAsync(List<Pending> batch, CancellationToken stoppingToken)
+    {
         var failures = 0;
         while (true)
         {
@@ -125,7 +134,7 @@ public sealed class ClickRecorder : BackgroundService
                 foreach (var p in batch) p.Done.TrySetResult(false);
                 _metrics.StoreError(e, "click_record");
                 if (failures++ == 0 && Interlocked.Exchange(ref _failing, 1) == 0)
-                    _log.LogError(e, "Redis write failed; holding {Count} clicks locally", batch.Count + Buffered);
+                    _log.LogError(e, "Redis write failed; holding {Count} clicks locally", Buffered);
                 if (stoppingToken.IsCancellationRequested && failures > 3)
                 {
                     // Stopping while Redis is down: these clicks were answered 302, and the buffer dies with the
