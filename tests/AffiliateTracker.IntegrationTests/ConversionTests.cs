@@ -393,6 +393,26 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
     }
 
     [Fact]
+    public async Task A_postback_log_entry_delivered_twice_is_one_row()
+    {
+        var entry = new PostbackLogEntry(Guid.NewGuid(), DateTimeOffset.UtcNow, "postback", null, null, null, "log-twice", null,
+            "unknown_click", 404, "No click with this id is known.", null, "203.0.113.8", "click_id=x&txid=log-twice");
+        var log = app.Service<PostbackLog>();
+        log.Write(entry);
+        log.Write(entry);
+
+        await using var conn = await TrackerApp.DbAsync();
+        for (var i = 0; i < 100 && await conn.ExecuteScalarAsync<int>("SELECT count(*) FROM postback_log WHERE event_id = @EventId", entry) == 0; i++)
+        {
+            await log.FlushOnceAsync(TimeSpan.FromMinutes(5));
+            await Task.Delay(50);
+        }
+        await log.FlushOnceAsync(TimeSpan.FromMinutes(5));
+
+        Assert.Equal(1, await conn.ExecuteScalarAsync<int>("SELECT count(*) FROM postback_log WHERE event_id = @EventId", entry));
+    }
+
+    [Fact]
     public async Task A_click_no_longer_in_redis_is_attributed_from_postgresql()
     {
         var n = await app.CreateNetworkAsync();

@@ -46,17 +46,57 @@ public sealed class PostbackLog(
     public Task<int> FlushOnceAsync(TimeSpan reclaimAfter) =>
         consumer.ConsumeOnceAsync(keys.PostbackLogStream, options.Value.FlushBatch, reclaimAfter, async entries =>
         {
-            var json = "[" + string.Join(",", entries.Select(e => System.Text.Encoding.UTF8.GetString(e.Payload))) + "]";
-            await using var cmd = db.CreateCommand("""
-                INSERT INTO postback_log (event_id, received_at, via, advertiser_id, offer_id, click_id, txid, goal, decision,
-                                          http_status, message, conversion_id, remote_ip, query)
-                SELECT event_id, received_at, via, advertiser_id, offer_id, click_id, txid, goal, decision,
-                       http_status, message, conversion_id, remote_ip, query
-                FROM jsonb_populate_recordset(NULL::postback_log, @batch)
-                ON CONFLICT (event_id) DO NOTHING
-                """);
-            cmd.Parameters.Add(new NpgsqlParameter("batch", NpgsqlDbType.Jsonb) { Value = json });
-            await cmd.ExecuteNonQueryAsync();
+            var rows = entries.Select(e => ConversionJson.Deserialize<PostbackLogEntry>(e.Payload)).ToList();
+            await using var conn = await db.OpenConnectionAsync();
+            await using var tx = await conn.BeginTransactionAsync();
+            // Fast path: binary COPY. A re-delivered batch breaks the event_id key; then the batch goes in as
+            // JSON with ON CONFLICT DO NOTHING, which keeps what is already there.
+            await tx.SaveAsync("direct_copy");
+            try
+            {
+                await CopyAsync(conn, rows);
+                await tx.ReleaseAsync("direct_copy");
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                await tx.RollbackAsync("direct_copy");
+                var json = "[" + string.Join(",", entries.Select(e => System.Text.Encoding.UTF8.GetString(e.Payload))) + "]";
+                await using var cmd = new NpgsqlCommand($"""
+                    INSERT INTO postback_log ({Columns}) SELECT {Columns} FROM jsonb_populate_recordset(NULL::postback_log, @batch)
+                    ON CONFLICT (event_id) DO NOTHING
+                    """, conn, tx);
+                cmd.Parameters.Add(new NpgsqlParameter("batch", NpgsqlDbType.Jsonb) { Value = json });
+                await cmd.ExecuteNonQueryAsync();
+            }
+            await tx.CommitAsync();
             return entries.Select(e => e.Id).ToList();
         });
+
+    private const string Columns = "event_id, received_at, via, advertiser_id, offer_id, click_id, txid, goal, decision, http_status, message, conversion_id, remote_ip, query";
+
+    private static async Task CopyAsync(NpgsqlConnection conn, List<PostbackLogEntry> rows)
+    {
+        await using var copy = await conn.BeginBinaryImportAsync($"COPY postback_log ({Columns}) FROM STDIN (FORMAT BINARY)");
+        foreach (var r in rows)
+        {
+            copy.StartRow();
+            copy.Write(r.EventId, NpgsqlDbType.Uuid);
+            copy.Write(r.ReceivedAt.UtcDateTime, NpgsqlDbType.TimestampTz);
+            copy.Write(r.Via, NpgsqlDbType.Text);
+            if (r.AdvertiserId is { } a) copy.Write(a, NpgsqlDbType.Bigint); else copy.WriteNull();
+            if (r.OfferId is { } o) copy.Write(o, NpgsqlDbType.Bigint); else copy.WriteNull();
+            Text(copy, r.ClickId); Text(copy, r.Txid); Text(copy, r.Goal);
+            copy.Write(r.Decision, NpgsqlDbType.Text);
+            copy.Write(r.HttpStatus, NpgsqlDbType.Integer);
+            Text(copy, r.Message); Text(copy, r.ConversionId);
+            if (r.RemoteIp is not null && IPAddress.TryParse(r.RemoteIp, out var ip)) copy.Write(ip, NpgsqlDbType.Inet); else copy.WriteNull();
+            Text(copy, r.Query);
+        }
+        await copy.CompleteAsync();
+    }
+
+    private static void Text(NpgsqlBinaryImporter copy, string? value)
+    {
+        if (value is null) copy.WriteNull(); else copy.Write(value, NpgsqlDbType.Text);
+    }
 }
