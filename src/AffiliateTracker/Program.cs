@@ -21,6 +21,8 @@ builder.Logging.AddFilter("Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMidd
 // Warning: while the category is enabled at all, the host also starts an Activity and a log scope for
 // every request, which cost the redirect measurably (benchmarks/README.md).
 builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+// No "Server: Kestrel" header: it tells visitors nothing they need and costs every redirect a header.
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
 builder.Services.AddTrustedProxies(builder.Configuration);
 builder.Services.AddStorage(builder.Configuration);
 builder.Services.AddNetworkConfiguration();

@@ -25,6 +25,23 @@ public static class BotDetector
     private static readonly SearchValues<string> Matcher = SearchValues.Create(Patterns, StringComparison.OrdinalIgnoreCase);
 
     /// A missing or empty user agent is a script, not a browser.
-    public static bool IsBot(string? userAgent) =>
-        string.IsNullOrWhiteSpace(userAgent) || userAgent.AsSpan().IndexOfAny(Matcher) >= 0;
+    public static bool IsBot(string? userAgent)
+    {
+        if (string.IsNullOrWhiteSpace(userAgent)) return true;
+        // Browsers send few distinct user agents: the answer for one is remembered (a hash lookup instead of
+        // the ~0.8 µs scan), in a map emptied when full so a flood of made-up agents cannot grow it.
+        if (Known.TryGetValue(userAgent, out var bot)) return bot;
+        bot = userAgent.AsSpan().IndexOfAny(Matcher) >= 0;
+        if (Volatile.Read(ref _knownCount) >= MaxKnown)
+        {
+            Known.Clear();
+            Volatile.Write(ref _knownCount, 0);
+        }
+        if (Known.TryAdd(userAgent, bot)) Interlocked.Increment(ref _knownCount);
+        return bot;
+    }
+
+    private const int MaxKnown = 10_000;
+    private static int _knownCount;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> Known = new(StringComparer.Ordinal);
 }
