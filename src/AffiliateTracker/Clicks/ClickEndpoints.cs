@@ -17,13 +17,7 @@ public static class ClickEndpoints
     public static void MapClicks(this IEndpointRouteBuilder app)
     {
         app.MapGet("/c/{code}", (string code, HttpContext http, NetworkCache network, ClickRecorder recorder, CapCounters caps, TimeProvider time,
-            TrackerMetrics metrics) =>
-        {
-            var snapshot = network.Current;
-            var link = snapshot.Link(code);
-            if (link is null) return ValueTask.FromResult(Refuse(metrics, "unknown_link", ErrorPage.Result(http, 404, "unknown_link", "This tracking link does not exist.")));
-            return Redirect(http, snapshot, link.OfferId, link.PublisherId, link, recorder, caps, time, metrics);
-        }).ExcludeFromDescription();
+            TrackerMetrics metrics) => Link(http, code, network, recorder, caps, time, metrics)).ExcludeFromDescription();
 
         app.MapGet("/click", (HttpContext http, NetworkCache network, ClickRecorder recorder, CapCounters caps, TimeProvider time, TrackerMetrics metrics) =>
         {
@@ -49,19 +43,23 @@ public static class ClickEndpoints
         {
             var path = http.Request.Path.Value;
             if (path is null || !HttpMethods.IsGet(http.Request.Method)) return next(http);
-            if (path.Length > 3 && path.StartsWith("/c/", StringComparison.Ordinal) && path.IndexOf('/', 3) < 0)
-            {
-                var snapshot = network.Current;
-                var link = snapshot.Link(path[3..]);
-                return link is null
-                    ? Refuse(metrics, "unknown_link", ErrorPage.Result(http, 404, "unknown_link", "This tracking link does not exist.")).ExecuteAsync(http)
-                    : ExecuteAsync(http, Redirect(http, snapshot, link.OfferId, link.PublisherId, link, recorder, caps, time, metrics));
-            }
-            return next(http);
+            return path.Length > 3 && path.StartsWith("/c/", StringComparison.Ordinal) && path.IndexOf('/', 3) < 0
+                ? ExecuteAsync(http, Link(http, path[3..], network, recorder, caps, time, metrics))
+                : next(http);
         });
     }
 
     private static async Task ExecuteAsync(HttpContext http, ValueTask<IResult> result) => await (await result).ExecuteAsync(http);
+
+    private static ValueTask<IResult> Link(HttpContext http, string code, NetworkCache network, ClickRecorder recorder, CapCounters caps,
+        TimeProvider time, TrackerMetrics metrics)
+    {
+        var snapshot = network.Current;
+        var link = snapshot.Link(code);
+        return link is null
+            ? ValueTask.FromResult(Refuse(metrics, "unknown_link", ErrorPage.Result(http, 404, "unknown_link", "This tracking link does not exist.")))
+            : Redirect(http, snapshot, link.OfferId, link.PublisherId, link, recorder, caps, time, metrics);
+    }
 
     private static IResult Refuse(TrackerMetrics metrics, string outcome, IResult result)
     {

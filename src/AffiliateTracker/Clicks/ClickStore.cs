@@ -1,3 +1,4 @@
+using AffiliateTracker.Storage;
 using System.Collections.Concurrent;
 using System.Net;
 using Npgsql;
@@ -55,23 +56,19 @@ public sealed class ClickStore(NpgsqlDataSource db)
             copy.Write(c.CreatedAt.UtcDateTime, NpgsqlDbType.TimestampTz);
             copy.Write(c.OfferId, NpgsqlDbType.Bigint);
             copy.Write(c.PublisherId, NpgsqlDbType.Bigint);
-            if (c.LinkId is { } link) copy.Write(link, NpgsqlDbType.Bigint); else copy.WriteNull();
-            Text(copy, c.Sub1); Text(copy, c.Sub2); Text(copy, c.Sub3); Text(copy, c.Sub4); Text(copy, c.Sub5);
-            Text(copy, c.Source);
-            if (c.Ip is not null && IPAddress.TryParse(c.Ip, out var ip)) copy.Write(ip, NpgsqlDbType.Inet); else copy.WriteNull();
-            Text(copy, c.UserAgent);
-            Text(copy, c.Referrer);
-            if (c.Country is null) copy.WriteNull(); else copy.Write(c.Country, NpgsqlDbType.Char);
+            copy.WriteNumber(c.LinkId);
+            copy.WriteText(c.Sub1); copy.WriteText(c.Sub2); copy.WriteText(c.Sub3); copy.WriteText(c.Sub4); copy.WriteText(c.Sub5);
+            copy.WriteText(c.Source);
+            copy.WriteInet(c.Ip);
+            copy.WriteText(c.UserAgent);
+            copy.WriteText(c.Referrer);
+            copy.WriteText(c.Country, NpgsqlDbType.Char);
             copy.Write(unique[i], NpgsqlDbType.Boolean);
             copy.Write(c.IsBot, NpgsqlDbType.Boolean);
         }
         await copy.CompleteAsync(ct);
     }
 
-    private static void Text(NpgsqlBinaryImporter copy, string? value)
-    {
-        if (value is null) copy.WriteNull(); else copy.Write(value, NpgsqlDbType.Text);
-    }
 
     // The rollup columns of each click, as arrays the direct path's rollup statement unnests.
     private static void AddRollupParameters(NpgsqlCommand cmd, IReadOnlyList<ClickRecord> clicks, bool[] unique)

@@ -1,3 +1,4 @@
+using AffiliateTracker.Storage;
 using System.Net;
 using Npgsql;
 using NpgsqlTypes;
@@ -31,19 +32,19 @@ public static class ConversionCopy
             copy.Write(c.AdvertiserId, NpgsqlDbType.Bigint);
             copy.Write(c.PublisherId, NpgsqlDbType.Bigint);
             copy.Write(c.Goal, NpgsqlDbType.Text);
-            Text(copy, c.Txid);
+            copy.WriteText(c.Txid);
             copy.Write(c.DedupeKey, NpgsqlDbType.Text);
             copy.Write(c.Status, NpgsqlDbType.Text);
-            Money(copy, c.Amount);
+            copy.WriteMoney(c.Amount);
             copy.Write(c.Currency, NpgsqlDbType.Char);
-            Money(copy, c.OriginalAmount);
-            if (c.OriginalCurrency is null) copy.WriteNull(); else copy.Write(c.OriginalCurrency, NpgsqlDbType.Char);
+            copy.WriteMoney(c.OriginalAmount);
+            copy.WriteText(c.OriginalCurrency, NpgsqlDbType.Char);
             copy.Write(c.Payout, NpgsqlDbType.Numeric);
             copy.Write(c.Revenue, NpgsqlDbType.Numeric);
-            Text(copy, c.Sub1); Text(copy, c.Sub2); Text(copy, c.Sub3); Text(copy, c.Sub4); Text(copy, c.Sub5);
-            Text(copy, c.Source);
-            if (c.ClickIp is not null && IPAddress.TryParse(c.ClickIp, out var ip)) copy.Write(ip, NpgsqlDbType.Inet); else copy.WriteNull();
-            if (c.Country is null) copy.WriteNull(); else copy.Write(c.Country, NpgsqlDbType.Char);
+            copy.WriteText(c.Sub1); copy.WriteText(c.Sub2); copy.WriteText(c.Sub3); copy.WriteText(c.Sub4); copy.WriteText(c.Sub5);
+            copy.WriteText(c.Source);
+            copy.WriteInet(c.ClickIp);
+            copy.WriteText(c.Country, NpgsqlDbType.Char);
             copy.Write(c.Flags, NpgsqlDbType.Array | NpgsqlDbType.Text);
             copy.Write(c.Via, NpgsqlDbType.Text);
             copy.Write(c.CreatedAt.UtcDateTime, NpgsqlDbType.TimestampTz);
@@ -53,7 +54,7 @@ public static class ConversionCopy
             {
                 copy.Write(c.EventId, NpgsqlDbType.Uuid);
                 copy.Write(c.Actor, NpgsqlDbType.Text);
-                Text(copy, c.Reason);
+                copy.WriteText(c.Reason);
             }
         }
         await copy.CompleteAsync(ct);
@@ -77,13 +78,5 @@ public static class ConversionCopy
         await copy.CompleteAsync(ct);
     }
 
-    private static void Text(NpgsqlBinaryImporter copy, string? value)
-    {
-        if (value is null) copy.WriteNull(); else copy.Write(value, NpgsqlDbType.Text);
-    }
 
-    private static void Money(NpgsqlBinaryImporter copy, decimal? value)
-    {
-        if (value is { } v) copy.Write(v, NpgsqlDbType.Numeric); else copy.WriteNull();
-    }
 }

@@ -83,20 +83,16 @@ public sealed class PostbackLog(
             copy.Write(r.EventId, NpgsqlDbType.Uuid);
             copy.Write(r.ReceivedAt.UtcDateTime, NpgsqlDbType.TimestampTz);
             copy.Write(r.Via, NpgsqlDbType.Text);
-            if (r.AdvertiserId is { } a) copy.Write(a, NpgsqlDbType.Bigint); else copy.WriteNull();
-            if (r.OfferId is { } o) copy.Write(o, NpgsqlDbType.Bigint); else copy.WriteNull();
-            Text(copy, r.ClickId); Text(copy, r.Txid); Text(copy, r.Goal);
+            copy.WriteNumber(r.AdvertiserId);
+            copy.WriteNumber(r.OfferId);
+            copy.WriteText(r.ClickId); copy.WriteText(r.Txid); copy.WriteText(r.Goal);
             copy.Write(r.Decision, NpgsqlDbType.Text);
             copy.Write(r.HttpStatus, NpgsqlDbType.Integer);
-            Text(copy, r.Message); Text(copy, r.ConversionId);
-            if (r.RemoteIp is not null && IPAddress.TryParse(r.RemoteIp, out var ip)) copy.Write(ip, NpgsqlDbType.Inet); else copy.WriteNull();
-            Text(copy, r.Query);
+            copy.WriteText(r.Message); copy.WriteText(r.ConversionId);
+            copy.WriteInet(r.RemoteIp);
+            copy.WriteText(r.Query);
         }
         await copy.CompleteAsync();
     }
 
-    private static void Text(NpgsqlBinaryImporter copy, string? value)
-    {
-        if (value is null) copy.WriteNull(); else copy.Write(value, NpgsqlDbType.Text);
-    }
 }
