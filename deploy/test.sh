@@ -41,11 +41,20 @@ fi
 python3 - "$results" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
 passed = failed = skipped = 0
+failures = []
 for f in glob.glob(sys.argv[1] + "/*.trx"):
-    c = ET.parse(f).getroot().find(".//{*}Counters")
+    root = ET.parse(f).getroot()
+    c = root.find(".//{*}Counters")
     passed += int(c.get("passed")); failed += int(c.get("failed")) + int(c.get("error")) + int(c.get("timeout")) + int(c.get("aborted"))
     skipped += int(c.get("notExecuted"))
+    # The failing tests' names and first message line, repeated here because CI shows only the end of the log.
+    for r in root.iter("{*}UnitTestResult"):
+        if r.get("outcome") not in ("Passed", "NotExecuted"):
+            message = r.find(".//{*}Message")
+            first = (message.text or "").strip().splitlines()[0] if message is not None and message.text else ""
+            failures.append(f"  FAILED {r.get('testName')}: {first[:200]}")
 print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
+for line in failures: print(line)
 PY
 echo "fault suite: $fault"
 exit $status

@@ -248,6 +248,7 @@ public sealed class AuthorizationMatrix : IAsyncLifetime
     }
 }
 
+[Collection(PayoutRunCollection.Name)]
 public sealed class AuthorizationMatrixTests(AuthorizationMatrix matrix, ITestOutputHelper output) : IClassFixture<AuthorizationMatrix>
 {
     private static string Normalize(string route) => route.Length > 1 ? route.TrimEnd('/') : route;

@@ -9,6 +9,7 @@ namespace AffiliateTracker.IntegrationTests;
 
 /// Balances, payout runs, clawbacks, reconciliation and reports. Payout runs span the whole network, so each
 /// test looks only at its own publishers' lines; offers hold for a year so no other test's clock approves them.
+[Collection(PayoutRunCollection.Name)]
 public sealed class MoneyTests(ConversionApp app) : IClassFixture<ConversionApp>
 {
     private sealed record Seller(TrackerApp.Network Net, string Token);
