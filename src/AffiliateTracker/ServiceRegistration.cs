@@ -26,14 +26,19 @@ public static class ServiceRegistration
         // Columns are snake_case, C# properties PascalCase.
         Dapper.DefaultTypeMap.MatchNamesWithUnderscores = true;
         // abortConnect=false: the server starts, and redirects keep working, while Redis is unreachable.
-        services.AddSingleton(_ =>
+        ConnectionMultiplexer Connect(string name)
         {
-            var multiplexer = ConnectionMultiplexer.Connect(redis + ",abortConnect=false");
+            var multiplexer = ConnectionMultiplexer.Connect($"{redis},abortConnect=false,name={name}");
             // 1.2.x delivers async results one at a time, in order, by default; nothing here depends on that
             // order, and completing them concurrently keeps one slow continuation from holding up every other.
             multiplexer.PreserveAsyncOrder = false;
             return multiplexer;
-        });
+        }
+        // Requests (redirects, postbacks) and the flushers talk to Redis over separate connections: a
+        // flusher's stream read brings back thousands of clicks at once, and on a shared socket every
+        // redirect waiting behind that reply would wait for all of it (benchmarks/README.md).
+        services.AddSingleton(_ => Connect("requests"));
+        services.AddKeyedSingleton(RedisKeys.FlusherConnection, (_, _) => Connect("flushers"));
         services.AddSingleton(new RedisKeys(config["Redis:KeyPrefix"] ?? "at:", config.GetValue("Conversions:StreamShards", 1), config.GetValue("Clicks:StreamShards", 1)));
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton<StreamConsumer>();

@@ -67,6 +67,25 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
     }
 
     [Fact]
+    public async Task Every_postback_of_a_concurrent_burst_has_exactly_one_postback_log_row()
+    {
+        // The log's writer sends whatever has queued as one stream entry; no postback may be lost or doubled in it.
+        var n = await app.CreateNetworkAsync();
+        var token = await app.PostbackTokenAsync(n.AdvertiserId);
+        var click = await app.ClickAndWaitAsync(n);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 80).Select(i => app.PostbackAsync($"click_id={click}&txid=burst-{i % 40}&token={token}")));
+        Assert.All(results, r => Assert.Equal(200, r.Status));
+        await app.Service<PostbackLog>().FlushOnceAsync(TimeSpan.FromMinutes(5));
+
+        Assert.Equal(80, await TrackerApp.WaitForRowCountAsync("SELECT count(*) FROM postback_log WHERE click_id = @click", new { click }, 80));
+        Assert.Equal(40, await ConversionApp.CountAsync("SELECT count(DISTINCT txid) FROM postback_log WHERE click_id = @click", new { click }));
+        foreach (var decision in new[] { "created", "duplicate" })
+            Assert.Equal(results.Count(r => r.Body["result"]!.GetValue<string>() == decision),
+                await ConversionApp.CountAsync("SELECT count(*) FROM postback_log WHERE click_id = @click AND decision = @decision", new { click, decision }));
+    }
+
+    [Fact]
     public async Task A_later_rejected_postback_rejects_the_conversion_and_the_history_says_who_and_why()
     {
         var n = await app.CreateNetworkAsync();

@@ -11,7 +11,7 @@ namespace AffiliateTracker.Clicks;
 /// the commit acknowledge and delete the entries. A crash anywhere re-delivers the batch, and
 /// re-delivery changes nothing. Any number of instances run this side by side (one consumer group).
 public sealed class ClickFlusher(
-    ConnectionMultiplexer redis, RedisKeys keys, ClickStore store, StreamConsumer consumer, IOptions<ClickOptions> options,
+    [FromKeyedServices(RedisKeys.FlusherConnection)] ConnectionMultiplexer redis, RedisKeys keys, ClickStore store, StreamConsumer consumer, IOptions<ClickOptions> options,
     ILogger<ClickFlusher> log, TimeProvider time) : BackgroundService
 {
     private readonly ClickOptions _options = options.Value;

@@ -27,6 +27,7 @@ public static class ConversionJson
     public static byte[] Serialize(ConversionCreated value) => JsonSerializer.SerializeToUtf8Bytes(value, ConversionJsonContext.Default.ConversionCreated);
     public static byte[] Serialize(ConversionStatusChanged value) => JsonSerializer.SerializeToUtf8Bytes(value, ConversionJsonContext.Default.ConversionStatusChanged);
     public static byte[] Serialize(PostbackLogEntry value) => JsonSerializer.SerializeToUtf8Bytes(value, ConversionJsonContext.Default.PostbackLogEntry);
+    public static byte[] Serialize(List<PostbackLogEntry> value) => JsonSerializer.SerializeToUtf8Bytes(value, ConversionJsonContext.Default.ListPostbackLogEntry);
 
     public static T Deserialize<T>(byte[] data) =>
         (T?)JsonSerializer.Deserialize(data, typeof(T), ConversionJsonContext.Default) ?? throw new JsonException("null event");
@@ -36,4 +37,5 @@ public static class ConversionJson
 [JsonSerializable(typeof(ConversionCreated))]
 [JsonSerializable(typeof(ConversionStatusChanged))]
 [JsonSerializable(typeof(PostbackLogEntry))]
+[JsonSerializable(typeof(List<PostbackLogEntry>))]
 internal sealed partial class ConversionJsonContext : JsonSerializerContext;

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Threading.Channels;
+using AffiliateTracker.Observability;
 using AffiliateTracker.Storage;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -12,25 +14,86 @@ public sealed record PostbackLogEntry(
     Guid EventId, DateTimeOffset ReceivedAt, string Via, long? AdvertiserId, long? OfferId, string? ClickId, string? Txid,
     string? Goal, string Decision, int HttpStatus, string? Message, string? ConversionId, string? RemoteIp, string? Query);
 
-/// Every postback and pixel goes to a Redis stream without waiting, and a flusher moves the entries to
-/// postback_log. Losing a log entry while Redis is down is logged; it never fails the postback.
-public sealed class PostbackLog(
-    ConnectionMultiplexer redis, RedisKeys keys, StreamConsumer consumer, NpgsqlDataSource db,
-    IOptions<ConversionOptions> options, ILogger<PostbackLog> log) : BackgroundService
+/// Every postback and pixel is logged through a Redis stream, and a flusher moves the entries to
+/// postback_log. The answer never waits for its log entry: entries queue here, and one writer sends
+/// whatever has queued as one stream entry (a JSON array) per round trip, so a burst of postbacks costs a
+/// few XADDs, not one each. Entries that cannot reach Redis (it is down; the postback itself then answered
+/// 503) are counted and logged, never retried into a failing store.
+public sealed class PostbackLog : BackgroundService
 {
     public static readonly HashSet<string> SecretParameters = new(StringComparer.OrdinalIgnoreCase) { "token", "security_token", "signature" };
 
+    private const int MaxEntriesPerWrite = 256;
+    // Bounded, so a long Redis outage under a flood of postbacks cannot grow memory without limit; what does
+    // not fit is dropped and counted (the postbacks themselves answer 503 then, and the advertiser retries).
+    private const int MaxQueued = 100_000;
+
+    private readonly ConnectionMultiplexer redis;
+    private readonly RedisKeys keys;
+    private readonly StreamConsumer consumer;
+    private readonly NpgsqlDataSource db;
+    private readonly IOptions<ConversionOptions> options;
+    private readonly TrackerMetrics metrics;
+    private readonly ILogger<PostbackLog> log;
+    private readonly Channel<PostbackLogEntry> _pending;
+    private long _dropped;
+    // Entries taken by Write, and entries the writer has finished with (sent, failed or dropped): FlushOnceAsync
+    // first waits for everything logged before it was called.
+    private long _queued, _handled;
+    private Task? _writer;
+
+    public PostbackLog(ConnectionMultiplexer redis, RedisKeys keys, StreamConsumer consumer, NpgsqlDataSource db,
+        IOptions<ConversionOptions> options, TrackerMetrics metrics, ILogger<PostbackLog> log)
+    {
+        (this.redis, this.keys, this.consumer, this.db, this.options, this.metrics, this.log) = (redis, keys, consumer, db, options, metrics, log);
+        _pending = Channel.CreateBounded<PostbackLogEntry>(
+            new BoundedChannelOptions(MaxQueued) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite },
+            _ =>
+            {
+                Interlocked.Increment(ref _dropped);
+                Interlocked.Increment(ref _handled);
+            });
+    }
+
     public void Write(PostbackLogEntry entry)
     {
-        try
+        if (_pending.Writer.TryWrite(entry)) Interlocked.Increment(ref _queued);
+        else log.LogWarning("Postback log entry {EventId} not written: the server is stopping", entry.EventId);
+    }
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        _writer = Task.Run(WriteLoopAsync, CancellationToken.None);
+        return base.StartAsync(cancellationToken);
+    }
+
+    /// Stops taking entries and sends what has queued before the flusher stops.
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _pending.Writer.TryComplete();
+        if (_writer is not null) await _writer.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await base.StopAsync(cancellationToken);
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<PostbackLogEntry>(MaxEntriesPerWrite);
+        while (await _pending.Reader.WaitToReadAsync())
         {
-            // Fire and forget: the answer to the postback never waits for its log entry, and no completion is
-            // scheduled per postback. (A Redis outage answers the postback 503 anyway; its entry is then lost.)
-            redis.GetDatabase().ExecuteAsync("XADD", [(RedisKey)keys.PostbackLogStream, "*", "d", ConversionJson.Serialize(entry)], CommandFlags.FireAndForget);
-        }
-        catch (RedisException e)
-        {
-            log.LogWarning(e, "Postback log entry {EventId} not written", entry.EventId);
+            batch.Clear();
+            while (batch.Count < MaxEntriesPerWrite && _pending.Reader.TryRead(out var entry)) batch.Add(entry);
+            try
+            {
+                await redis.GetDatabase().ExecuteAsync("XADD", (RedisKey)keys.PostbackLogStream, "*", RedisStreams.PayloadField, ConversionJson.Serialize(batch));
+                var dropped = Interlocked.Exchange(ref _dropped, 0);
+                if (dropped > 0) log.LogWarning("{Count} postback log entries dropped while Redis was unreachable", dropped);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                metrics.StoreError(e, "postback_log");
+                log.LogWarning(e, "{Count} postback log entries not written, from {FirstEventId}", batch.Count, batch[0].EventId);
+            }
+            Interlocked.Add(ref _handled, batch.Count);
         }
     }
 
@@ -43,10 +106,19 @@ public sealed class PostbackLog(
         ? consumer.RunLoopAsync(() => FlushOnceAsync(options.Value.ReclaimAfter), options.Value.FlushIdleDelay, log, "Postback log flush", stoppingToken)
         : Task.CompletedTask;
 
-    public Task<int> FlushOnceAsync(TimeSpan reclaimAfter) =>
+    /// Moves the log's stream entries to PostgreSQL, after the entries logged before this call are in the stream.
+    public async Task<int> FlushOnceAsync(TimeSpan reclaimAfter)
+    {
+        var logged = Interlocked.Read(ref _queued);
+        for (var waited = 0; Interlocked.Read(ref _handled) < logged && _writer is { IsCompleted: false } && waited < 5_000; waited += 2)
+            await Task.Delay(2);
+        return await FlushStreamAsync(reclaimAfter);
+    }
+
+    private Task<int> FlushStreamAsync(TimeSpan reclaimAfter) =>
         consumer.ConsumeOnceAsync(keys.PostbackLogStream, options.Value.FlushBatch, reclaimAfter, async entries =>
         {
-            var rows = entries.Select(e => ConversionJson.Deserialize<PostbackLogEntry>(e.Payload)).ToList();
+            var rows = entries.SelectMany(e => ReadEntry(e.Payload)).ToList();
             await using var conn = await db.OpenConnectionAsync();
             await using var tx = await conn.BeginTransactionAsync();
             // Fast path: binary COPY. A re-delivered batch breaks the event_id key; then the batch goes in as
@@ -60,7 +132,7 @@ public sealed class PostbackLog(
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
             {
                 await tx.RollbackAsync("direct_copy");
-                var json = "[" + string.Join(",", entries.Select(e => System.Text.Encoding.UTF8.GetString(e.Payload))) + "]";
+                var json = System.Text.Encoding.UTF8.GetString(ConversionJson.Serialize(rows));
                 await using var cmd = new NpgsqlCommand($"""
                     INSERT INTO postback_log ({Columns}) SELECT {Columns} FROM jsonb_populate_recordset(NULL::postback_log, @batch)
                     ON CONFLICT (event_id) DO NOTHING
@@ -71,6 +143,12 @@ public sealed class PostbackLog(
             await tx.CommitAsync();
             return entries.Select(e => e.Id).ToList();
         });
+
+    /// A stream entry holds a JSON array of log entries; entries written by earlier versions hold one object.
+    private static IEnumerable<PostbackLogEntry> ReadEntry(byte[] payload) =>
+        payload.Length > 0 && payload[0] == (byte)'['
+            ? ConversionJson.Deserialize<List<PostbackLogEntry>>(payload)
+            : [ConversionJson.Deserialize<PostbackLogEntry>(payload)];
 
     private const string Columns = "event_id, received_at, via, advertiser_id, offer_id, click_id, txid, goal, decision, http_status, message, conversion_id, remote_ip, query";
 

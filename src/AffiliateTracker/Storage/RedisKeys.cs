@@ -53,4 +53,6 @@ public sealed class RedisKeys(string prefix, int conversionShards = 1, int click
     public string ConfigChannel => $"{Prefix}config";
 
     public const string FlusherGroup = "flushers";
+    /// The service key of the flushers' own Redis connection (ServiceRegistration.AddStorage).
+    public const string FlusherConnection = "flushers";
 }

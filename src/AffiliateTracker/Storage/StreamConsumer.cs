@@ -8,7 +8,7 @@ namespace AffiliateTracker.Storage;
 /// first takes over entries another consumer read but never acknowledged (it crashed or hung), then
 /// reads new ones, hands them to `process`, and acknowledges and deletes only what `process` reports
 /// done, after it returns. An exception leaves everything pending, to be delivered again.
-public sealed class StreamConsumer(ConnectionMultiplexer redis, TrackerMetrics metrics, ILogger<StreamConsumer> log, IOptions<FaultOptions> faults)
+public sealed class StreamConsumer([FromKeyedServices(RedisKeys.FlusherConnection)] ConnectionMultiplexer redis, TrackerMetrics metrics, ILogger<StreamConsumer> log, IOptions<FaultOptions> faults)
 {
     /// This process's consumer name; unique per process, so a restarted server is a new consumer.
     public string Name { get; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
