@@ -157,6 +157,13 @@ clicks_mode() {
   bytes=$(for k in $hashes; do "${REDIS[@]}" MEMORY USAGE "$k" SAMPLES 0; done | awk '{s += $1} END {print s + 0}')
   fields=$(for k in $hashes; do "${REDIS[@]}" HLEN "$k"; done | awk '{s += $1} END {print s + 0}')
   echo "Redis bytes per stored click: $(( bytes / (fields > 0 ? fields : 1) )) ($bytes bytes in $(echo "$hashes" | wc -w) hour hashes holding $fields clicks)"
+  # Besides: one key per visitor and offer for UniqueWindow (24 h), deciding unique clicks. wrk is one visitor,
+  # so the warm-up's and the postback clicks' visitors are sampled.
+  local visitors
+  visitors=$("${REDIS[@]}" --scan --pattern 'at:{uq:*' | head -n 200)
+  if [ -n "$visitors" ]; then
+    echo "Redis bytes per visitor key (unique-click window): $(for k in $visitors; do "${REDIS[@]}" MEMORY USAGE "$k" SAMPLES 0; done | awk '{s += $1; n++} END {printf "%.0f", s / n}') (mean of $(echo "$visitors" | wc -w) keys)"
+  fi
 }
 
 postbacks_mode() {

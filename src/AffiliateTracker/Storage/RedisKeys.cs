@@ -13,7 +13,7 @@ namespace AffiliateTracker.Storage;
 ///   P{cv:N}:d:OFFER:GOAL:KEY     "conversion id|status" of a conversion, its dedupe record
 ///   P{cv:N}:n:OFFER:PUB|all:PERIOD   conversion counter for caps
 ///   P{cv:N}:ip:OFFER:IP:DAY       conversions per click IP, for the ip_velocity flag
-///   P{plog}:stream          stream of inbound postback / pixel log entries
+///   P{plog}:stream          stream of inbound postback / pixel log entries (a JSON array per entry)
 ///   Pconfig                 pub/sub channel: network configuration changed, reload it
 ///
 /// Braces are Redis Cluster hash tags: a click shard's stream and attribution hashes share a slot (the
