@@ -28,7 +28,7 @@ public sealed class ClickStore(NpgsqlDataSource db)
         {
             await CopyAsync(conn, "clicks", clicks, unique, ct);
             await using var rollups = new NpgsqlCommand(DirectRollupSql, conn, tx);
-            AddRollupParameters(rollups, clicks, unique);
+            ClickRollups.Of(clicks, unique).AddParameters(rollups);
             await rollups.ExecuteNonQueryAsync(ct);
             await tx.ReleaseAsync("direct_copy", ct);
         }
@@ -69,19 +69,6 @@ public sealed class ClickStore(NpgsqlDataSource db)
         await copy.CompleteAsync(ct);
     }
 
-
-    // The rollup columns of each click, as arrays the direct path's rollup statement unnests.
-    private static void AddRollupParameters(NpgsqlCommand cmd, IReadOnlyList<ClickRecord> clicks, bool[] unique)
-    {
-        cmd.Parameters.Add(new NpgsqlParameter("created_at", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = clicks.Select(c => c.CreatedAt.UtcDateTime).ToArray() });
-        cmd.Parameters.Add(new NpgsqlParameter("offer_id", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = clicks.Select(c => c.OfferId).ToArray() });
-        cmd.Parameters.Add(new NpgsqlParameter("publisher_id", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = clicks.Select(c => c.PublisherId).ToArray() });
-        cmd.Parameters.Add(new NpgsqlParameter("country", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = clicks.Select(c => c.Country).ToArray() });
-        for (var n = 1; n <= 5; n++)
-            cmd.Parameters.Add(new NpgsqlParameter($"sub{n}", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = clicks.Select(c => c.Sub(n)).ToArray() });
-        cmd.Parameters.Add(new NpgsqlParameter("counts_unique", NpgsqlDbType.Array | NpgsqlDbType.Boolean)
-            { Value = clicks.Select((c, i) => unique[i] && !c.IsBot).ToArray() });
-    }
 
     /// Monthly partitions are created on first need, so clicks never pile up in the default partition.
     private async Task EnsurePartitionsAsync(NpgsqlConnection conn, IReadOnlyList<ClickRecord> clicks, CancellationToken ct)
@@ -125,18 +112,31 @@ public sealed class ClickStore(NpgsqlDataSource db)
             RETURNING created_at, offer_id, publisher_id, country, sub1, sub2, sub3, sub4, sub5, (is_unique AND NOT is_bot) AS counts_unique
         ), {RollupsSql}
         """;
-    private const string DirectRollupSql = $"""
-        WITH ins AS (
-            SELECT * FROM unnest(@created_at, @offer_id, @publisher_id, @country, @sub1, @sub2, @sub3, @sub4, @sub5, @counts_unique)
-                AS t(created_at, offer_id, publisher_id, country, sub1, sub2, sub3, sub4, sub5, counts_unique)
-        ), {RollupsSql}
+    // The direct path's rollups, summed per group in the flusher (ClickRollups): PostgreSQL adds a few rows
+    // per batch instead of unnesting and grouping every click. Sorted for the same lock order as RollupsSql.
+    private const string DirectRollupSql = """
+        WITH by_hour AS (
+            INSERT INTO click_rollup_hour (hour, offer_id, publisher_id, clicks, unique_clicks)
+            SELECT * FROM unnest(@h_hour, @h_offer, @h_publisher, @h_clicks, @h_unique) ORDER BY 1, 2, 3
+            ON CONFLICT (hour, offer_id, publisher_id) DO UPDATE
+                SET clicks = click_rollup_hour.clicks + excluded.clicks, unique_clicks = click_rollup_hour.unique_clicks + excluded.unique_clicks
+        ), by_country AS (
+            INSERT INTO click_rollup_country (day, offer_id, publisher_id, country, clicks, unique_clicks)
+            SELECT * FROM unnest(@c_day, @c_offer, @c_publisher, @c_country, @c_clicks, @c_unique) ORDER BY 1, 2, 3, 4
+            ON CONFLICT (day, offer_id, publisher_id, country) DO UPDATE
+                SET clicks = click_rollup_country.clicks + excluded.clicks, unique_clicks = click_rollup_country.unique_clicks + excluded.unique_clicks
+        )
+        INSERT INTO click_rollup_subs (day, offer_id, publisher_id, sub1, sub2, sub3, sub4, sub5, clicks, unique_clicks)
+        SELECT * FROM unnest(@s_day, @s_offer, @s_publisher, @s_sub1, @s_sub2, @s_sub3, @s_sub4, @s_sub5, @s_clicks, @s_unique) ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
+        ON CONFLICT (day, offer_id, publisher_id, sub1, sub2, sub3, sub4, sub5) DO UPDATE
+            SET clicks = click_rollup_subs.clicks + excluded.clicks, unique_clicks = click_rollup_subs.unique_clicks + excluded.unique_clicks
         """;
-    // Rollups count the rows of `ins`; rows are sorted so concurrent flushers lock rollup rows in the same
-    // order (no deadlocks).
+    // The re-delivery path's rollups count the rows of `ins` (only those its INSERT added); rows are sorted so
+    // concurrent flushers lock rollup rows in the same order (no deadlocks).
     private const string RollupsSql = """
         by_hour AS (
             INSERT INTO click_rollup_hour (hour, offer_id, publisher_id, clicks, unique_clicks)
-            SELECT date_trunc('hour', created_at), offer_id, publisher_id, count(*), count(*) FILTER (WHERE counts_unique)
+            SELECT date_trunc('hour', created_at, 'UTC'), offer_id, publisher_id, count(*), count(*) FILTER (WHERE counts_unique)
             FROM ins GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
             ON CONFLICT (hour, offer_id, publisher_id) DO UPDATE
                 SET clicks = click_rollup_hour.clicks + excluded.clicks, unique_clicks = click_rollup_hour.unique_clicks + excluded.unique_clicks

@@ -1,0 +1,80 @@
+using System.Runtime.InteropServices;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace AffiliateTracker.Clicks;
+
+/// A click batch's share of the report rollups (click_rollup_hour, _country, _subs), summed in the flusher:
+/// a batch of thousands of clicks usually adds to a few dozen rollup rows, so PostgreSQL upserts those
+/// instead of unnesting and grouping every click. Hours and days are UTC, as in the SQL of the re-delivery
+/// path (ClickStore.RollupsSql). Clicks that are not unique or come from bots count in clicks only.
+public sealed class ClickRollups
+{
+    private readonly Dictionary<(DateTime Hour, long Offer, long Publisher), Counts> _hours = [];
+    private readonly Dictionary<(DateOnly Day, long Offer, long Publisher, string Country), Counts> _countries = [];
+    private readonly Dictionary<(DateOnly Day, long Offer, long Publisher, string Sub1, string Sub2, string Sub3, string Sub4, string Sub5), Counts> _subs = [];
+
+    private struct Counts
+    {
+        public long Clicks;
+        public long Unique;
+    }
+
+    public static ClickRollups Of(IReadOnlyList<ClickRecord> clicks, bool[] unique)
+    {
+        var rollups = new ClickRollups();
+        for (var i = 0; i < clicks.Count; i++)
+        {
+            var c = clicks[i];
+            var at = c.CreatedAt.UtcDateTime;
+            var hour = new DateTime(at.Year, at.Month, at.Day, at.Hour, 0, 0, DateTimeKind.Utc);
+            var day = DateOnly.FromDateTime(at);
+            var countsUnique = unique[i] && !c.IsBot;
+            Add(rollups._hours, (hour, c.OfferId, c.PublisherId), countsUnique);
+            Add(rollups._countries, (day, c.OfferId, c.PublisherId, c.Country ?? ""), countsUnique);
+            Add(rollups._subs, (day, c.OfferId, c.PublisherId, c.Sub1 ?? "", c.Sub2 ?? "", c.Sub3 ?? "", c.Sub4 ?? "", c.Sub5 ?? ""), countsUnique);
+        }
+        return rollups;
+    }
+
+    private static void Add<TKey>(Dictionary<TKey, Counts> map, TKey key, bool countsUnique) where TKey : notnull
+    {
+        ref var counts = ref CollectionsMarshal.GetValueRefOrAddDefault(map, key, out _);
+        counts.Clicks++;
+        if (countsUnique) counts.Unique++;
+    }
+
+    /// The rows as the array parameters of ClickStore's direct rollup statement (@h_*, @c_*, @s_*).
+    public void AddParameters(NpgsqlCommand cmd)
+    {
+        var hours = _hours.ToArray();
+        Add(cmd, "h_hour", NpgsqlDbType.TimestampTz, hours.Select(r => r.Key.Hour));
+        Add(cmd, "h_offer", NpgsqlDbType.Bigint, hours.Select(r => r.Key.Offer));
+        Add(cmd, "h_publisher", NpgsqlDbType.Bigint, hours.Select(r => r.Key.Publisher));
+        Add(cmd, "h_clicks", NpgsqlDbType.Bigint, hours.Select(r => r.Value.Clicks));
+        Add(cmd, "h_unique", NpgsqlDbType.Bigint, hours.Select(r => r.Value.Unique));
+
+        var countries = _countries.ToArray();
+        Add(cmd, "c_day", NpgsqlDbType.Date, countries.Select(r => r.Key.Day));
+        Add(cmd, "c_offer", NpgsqlDbType.Bigint, countries.Select(r => r.Key.Offer));
+        Add(cmd, "c_publisher", NpgsqlDbType.Bigint, countries.Select(r => r.Key.Publisher));
+        Add(cmd, "c_country", NpgsqlDbType.Text, countries.Select(r => r.Key.Country));
+        Add(cmd, "c_clicks", NpgsqlDbType.Bigint, countries.Select(r => r.Value.Clicks));
+        Add(cmd, "c_unique", NpgsqlDbType.Bigint, countries.Select(r => r.Value.Unique));
+
+        var subs = _subs.ToArray();
+        Add(cmd, "s_day", NpgsqlDbType.Date, subs.Select(r => r.Key.Day));
+        Add(cmd, "s_offer", NpgsqlDbType.Bigint, subs.Select(r => r.Key.Offer));
+        Add(cmd, "s_publisher", NpgsqlDbType.Bigint, subs.Select(r => r.Key.Publisher));
+        Add(cmd, "s_sub1", NpgsqlDbType.Text, subs.Select(r => r.Key.Sub1));
+        Add(cmd, "s_sub2", NpgsqlDbType.Text, subs.Select(r => r.Key.Sub2));
+        Add(cmd, "s_sub3", NpgsqlDbType.Text, subs.Select(r => r.Key.Sub3));
+        Add(cmd, "s_sub4", NpgsqlDbType.Text, subs.Select(r => r.Key.Sub4));
+        Add(cmd, "s_sub5", NpgsqlDbType.Text, subs.Select(r => r.Key.Sub5));
+        Add(cmd, "s_clicks", NpgsqlDbType.Bigint, subs.Select(r => r.Value.Clicks));
+        Add(cmd, "s_unique", NpgsqlDbType.Bigint, subs.Select(r => r.Value.Unique));
+    }
+
+    private static void Add<T>(NpgsqlCommand cmd, string name, NpgsqlDbType type, IEnumerable<T> values) =>
+        cmd.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | type) { Value = values.ToArray() });
+}
