@@ -69,7 +69,6 @@ public sealed class ClickStore(NpgsqlDataSource db)
         await copy.CompleteAsync(ct);
     }
 
-
     /// Monthly partitions are created on first need, so clicks never pile up in the default partition.
     private async Task EnsurePartitionsAsync(NpgsqlConnection conn, IReadOnlyList<ClickRecord> clicks, CancellationToken ct)
     {
