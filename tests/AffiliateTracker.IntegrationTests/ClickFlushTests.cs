@@ -59,6 +59,39 @@ public sealed class ClickFlushTests(ManualFlushApp app) : IClassFixture<ManualFl
     }
 
     [Fact]
+    public async Task The_rollups_hold_each_flushed_clicks_utc_hour_day_country_and_sub_ids()
+    {
+        var n = await app.CreateNetworkAsync();
+        await ClickTimes(n.LinkCode, 6);
+        await app.Flusher.FlushOnceAsync(reclaimAfter: TimeSpan.FromMinutes(5));
+        Assert.Equal(6, await RowsForLink(n.LinkCode));
+
+        // Every rollup row equals what grouping the click rows themselves gives, and no group is missing.
+        await using var conn = await TrackerApp.DbAsync();
+        Assert.Equal(0L, await conn.ExecuteScalarAsync<long>("""
+            SELECT count(*) FROM (SELECT date_trunc('hour', created_at, 'UTC') AS hour, count(*) AS clicks,
+                                         count(*) FILTER (WHERE is_unique AND NOT is_bot) AS unique_clicks
+                                  FROM clicks WHERE offer_id = @OfferId GROUP BY 1) c
+            FULL JOIN (SELECT hour, clicks, unique_clicks FROM click_rollup_hour WHERE offer_id = @OfferId) r USING (hour)
+            WHERE c.clicks IS DISTINCT FROM r.clicks OR c.unique_clicks IS DISTINCT FROM r.unique_clicks
+            """, new { n.OfferId }));
+        Assert.Equal(0L, await conn.ExecuteScalarAsync<long>("""
+            SELECT count(*) FROM (SELECT (created_at AT TIME ZONE 'UTC')::date AS day, coalesce(country, '') AS country, count(*) AS clicks
+                                  FROM clicks WHERE offer_id = @OfferId GROUP BY 1, 2) c
+            FULL JOIN (SELECT day, country, clicks FROM click_rollup_country WHERE offer_id = @OfferId) r USING (day, country)
+            WHERE c.clicks IS DISTINCT FROM r.clicks
+            """, new { n.OfferId }));
+        Assert.Equal(0L, await conn.ExecuteScalarAsync<long>("""
+            SELECT count(*) FROM (SELECT (created_at AT TIME ZONE 'UTC')::date AS day, coalesce(sub1, '') AS sub1, count(*) AS clicks
+                                  FROM clicks WHERE offer_id = @OfferId GROUP BY 1, 2) c
+            FULL JOIN (SELECT day, sub1, sum(clicks) AS clicks FROM click_rollup_subs WHERE offer_id = @OfferId GROUP BY 1, 2) r USING (day, sub1)
+            WHERE c.clicks IS DISTINCT FROM r.clicks
+            """, new { n.OfferId }));
+        // Six different sub1 values: six sub rows, each with one click.
+        Assert.Equal(6L, await conn.ExecuteScalarAsync<long>("SELECT count(*) FROM click_rollup_subs WHERE offer_id = @OfferId AND clicks = 1", new { n.OfferId }));
+    }
+
+    [Fact]
     public async Task Entries_a_dead_flusher_read_but_never_acknowledged_are_taken_over()
     {
         var n = await app.CreateNetworkAsync();
