@@ -103,10 +103,11 @@ public sealed class PostbackLog : BackgroundService
             .Select(p => $"{Uri.EscapeDataString(p.Key)}={Uri.EscapeDataString(p.Value.Length > 300 ? p.Value[..300] : p.Value)}"));
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => options.Value.FlusherEnabled
-        ? consumer.RunLoopAsync(() => FlushOnceAsync(options.Value.ReclaimAfter), options.Value.FlushIdleDelay, log, "Postback log flush", stoppingToken)
+        ? consumer.RunLoopAsync(() => FlushStreamAsync(options.Value.ReclaimAfter), options.Value.FlushIdleDelay, log, "Postback log flush", stoppingToken)
         : Task.CompletedTask;
 
-    /// Moves the log's stream entries to PostgreSQL, after the entries logged before this call are in the stream.
+    /// Moves the log's stream entries to PostgreSQL, after the entries logged before this call are in the stream
+    /// (for callers that need a postback's row now; the background loop flushes the stream as it fills).
     public async Task<int> FlushOnceAsync(TimeSpan reclaimAfter)
     {
         var logged = Interlocked.Read(ref _queued);
