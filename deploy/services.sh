@@ -46,9 +46,10 @@ redis_up() {
     log "redis already running on 127.0.0.1:$REDIS_PORT"; return
   fi
   mkdir -p "$DATA/redis"
-  # AOF on, fsync every second: an acknowledged click or postback survives a Redis restart.
+  # AOF on, fsync every second: an acknowledged click or postback survives a Redis restart. Expired keys
+  # are freed by a background thread, so a large expiring hash never stalls the redirects.
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$DATA/redis" \
-    --appendonly yes --appendfsync everysec --save "" \
+    --appendonly yes --appendfsync everysec --save "" --lazyfree-lazy-expire yes \
     --daemonize yes --pidfile "$DATA/redis/redis.pid" --logfile "$DATA/redis/redis.log"
   for _ in $(seq 1 50); do
     redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && { log "redis started on 127.0.0.1:$REDIS_PORT"; return; }

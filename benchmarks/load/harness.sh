@@ -151,12 +151,12 @@ clicks_mode() {
   after=$(metric 'at_clicks_total{outcome="redirect"}')
   rows=$(wait_rows "select count(*) from clicks where link_id = $link_id" $((after - before)))
   echo "clicks answered 302 by the tracker: $((after - before))   click rows in PostgreSQL: $rows   lost: $(( after - before - rows ))"
-  # Attribution records live in one hash per shard and hour: bytes per click = the hashes' memory / fields.
+  # Attribution records live in one hash per shard and minute: bytes per click = the hashes' memory / fields.
   local hashes bytes fields
   hashes=$("${REDIS[@]}" --scan --pattern 'at:{clicks:*}:a:*')
   bytes=$(for k in $hashes; do "${REDIS[@]}" MEMORY USAGE "$k" SAMPLES 0; done | awk '{s += $1} END {print s + 0}')
   fields=$(for k in $hashes; do "${REDIS[@]}" HLEN "$k"; done | awk '{s += $1} END {print s + 0}')
-  echo "Redis bytes per stored click: $(( bytes / (fields > 0 ? fields : 1) )) ($bytes bytes in $(echo "$hashes" | wc -w) hour hashes holding $fields clicks)"
+  echo "Redis bytes per stored click: $(( bytes / (fields > 0 ? fields : 1) )) ($bytes bytes in $(echo "$hashes" | wc -w) minute hashes holding $fields clicks)"
   # Besides: one key per visitor and offer for UniqueWindow (24 h), deciding unique clicks. wrk is one visitor,
   # so the warm-up's and the postback clicks' visitors are sampled.
   local visitors

@@ -68,9 +68,9 @@ pg_running() { run_pg "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; }
 
 redis_start() {
   mkdir -p "$DATA/redis"
-  # The same settings as deploy/services.sh: AOF on, fsync every second, no RDB snapshots.
+  # The same settings as deploy/services.sh: AOF on, fsync every second, no RDB snapshots, lazy expiry.
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$DATA/redis" \
-    --appendonly yes --appendfsync everysec --save "" \
+    --appendonly yes --appendfsync everysec --save "" --lazyfree-lazy-expire yes \
     --daemonize yes --pidfile "$DATA/redis/redis.pid" --logfile "$DATA/redis/redis.log"
   for _ in $(seq 1 100); do "${REDIS[@]}" ping 2>/dev/null | grep -q PONG && return; sleep 0.1; done
   log "redis did not start; see $DATA/redis/redis.log"; exit 1

@@ -178,16 +178,16 @@ public sealed class ClickRecorder : BackgroundService
     {
         var db = _redis.GetDatabase();
         var tasks = new List<Task>(8);
-        // Per shard and hour: ONE HSET of the attribution records, one EXPIREAT, and ONE stream entry holding
+        // Per shard and minute: ONE HSET of the attribution records, one EXPIREAT, and ONE stream entry holding
         // the full records. A batch is almost always one group: three commands for up to MaxBatch clicks.
-        foreach (var group in batch.GroupBy(p => (Shard: _keys.ClickShard(p.Click.ClickId), Hour: HourOf(p.Click.CreatedAt))))
+        foreach (var group in batch.GroupBy(p => (Shard: _keys.ClickShard(p.Click.ClickId), Minute: MinuteOf(p.Click.CreatedAt))))
         {
             var clicks = group.Select(p => p.Click).ToArray();
             var records = new HashEntry[clicks.Length];
             for (var i = 0; i < clicks.Length; i++) records[i] = new HashEntry(clicks[i].ClickId, ClickCodec.Encode(clicks[i], compact: true));
-            var hash = _keys.ClickRecords(group.Key.Shard, group.Key.Hour);
+            var hash = _keys.ClickRecords(group.Key.Shard, group.Key.Minute);
             tasks.Add(db.HashSetAsync(hash, records));
-            tasks.Add(db.KeyExpireAsync(hash, (group.Key.Hour + TimeSpan.FromHours(1) + _options.HotPeriod).UtcDateTime));
+            tasks.Add(db.KeyExpireAsync(hash, (group.Key.Minute + TimeSpan.FromMinutes(1) + _options.HotPeriod).UtcDateTime));
             tasks.Add(db.AddAsync(_keys.ClickStream(group.Key.Shard), ClickCodec.EncodeBatch(clicks)));
         }
         var counters = CountersOf(batch);
@@ -203,7 +203,7 @@ public sealed class ClickRecorder : BackgroundService
         for (var i = 0; i < counters.Count; i++) _caps.Observe(counters[i].Key, totals[i].Result);
     }
 
-    private static DateTimeOffset HourOf(DateTimeOffset t) => new(t.Year, t.Month, t.Day, t.Hour, 0, 0, TimeSpan.Zero);
+    private static DateTimeOffset MinuteOf(DateTimeOffset t) => new(t.Year, t.Month, t.Day, t.Hour, t.Minute, 0, TimeSpan.Zero);
 
     private static List<(string Key, long Count)> CountersOf(List<Pending> batch)
     {

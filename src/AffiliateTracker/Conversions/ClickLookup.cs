@@ -1,6 +1,7 @@
 using AffiliateTracker.Clicks;
 using AffiliateTracker.Storage;
 using Dapper;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using StackExchange.Redis;
 
@@ -12,13 +13,17 @@ public sealed class ClickLookup : IAsyncDisposable
 {
     private readonly RedisKeys _keys;
     private readonly NpgsqlDataSource _db;
-    // Concurrent lookups are read together: one HMGET per hour hash for a whole batch of postbacks.
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _hotPeriod;
+    // Concurrent lookups are read together: one HMGET per attribution hash for a whole batch of postbacks.
     private readonly RedisBatcher<(string Hash, string ClickId), RedisValue> _reads;
 
-    public ClickLookup(ConnectionMultiplexer redis, RedisKeys keys, NpgsqlDataSource db)
+    public ClickLookup(ConnectionMultiplexer redis, RedisKeys keys, NpgsqlDataSource db, IOptions<ClickOptions> options, TimeProvider time)
     {
         _keys = keys;
         _db = db;
+        _time = time;
+        _hotPeriod = options.Value.HotPeriod;
         _reads = new(async batch =>
         {
             var database = redis.GetDatabase();
@@ -40,9 +45,14 @@ public sealed class ClickLookup : IAsyncDisposable
 
     public async Task<ClickRecord?> FindAsync(string clickId)
     {
-        // The id carries its time, which names the hour's attribution hash in Redis and the partition in PostgreSQL.
+        // The id carries its time, which names the minute's attribution hash in Redis and the partition in PostgreSQL.
         if (!Ulid.TryGetTimestamp(clickId, out var createdAt)) return null;
-        var hot = await _reads.RunAsync((_keys.ClickRecords(_keys.ClickShard(clickId), createdAt), clickId));
+        var shard = _keys.ClickShard(clickId);
+        var hot = await _reads.RunAsync((_keys.ClickRecords(shard, createdAt), clickId));
+        // A click recorded by a version that kept one hash per hour is there until that hash expires: a second
+        // read only on a miss within the hot period, so found clicks cost one read as before.
+        if (!hot.HasValue && _time.GetUtcNow() - createdAt < _hotPeriod + TimeSpan.FromHours(1))
+            hot = await _reads.RunAsync((_keys.LegacyHourClickRecords(shard, createdAt), clickId));
         if (hot.HasValue) return ClickCodec.Decode((byte[])hot!);
         await using var conn = await _db.OpenConnectionAsync();
         var row = await conn.QuerySingleOrDefaultAsync<Row>("""
