@@ -29,6 +29,26 @@ public sealed class ClickRedirectTests(TrackerApp app) : IClassFixture<TrackerAp
     }
 
     [Fact]
+    public async Task A_clicks_attribution_record_leaves_redis_one_hot_period_after_its_minute()
+    {
+        // Redis memory stays bounded: the record is kept for Clicks:HotPeriod (7 days by default) after the
+        // end of the minute it was made in, then attribution reads the click from PostgreSQL.
+        var n = await app.CreateNetworkAsync();
+        var clickId = TrackerApp.ClickIdOf(await app.ClickAsync($"/c/{n.LinkCode}"));
+        var keys = app.Service<AffiliateTracker.Storage.RedisKeys>();
+        AffiliateTracker.Storage.Ulid.TryGetTimestamp(clickId, out var clickedAt);
+        var hash = keys.ClickRecords(keys.ClickShard(clickId), clickedAt);
+
+        Assert.True(await app.Redis.HashExistsAsync(hash, clickId));
+        var minuteEnds = new DateTimeOffset(clickedAt.Year, clickedAt.Month, clickedAt.Day, clickedAt.Hour, clickedAt.Minute, 0, TimeSpan.Zero).AddMinutes(1);
+        var hotPeriod = app.Service<Microsoft.Extensions.Options.IOptions<AffiliateTracker.Clicks.ClickOptions>>().Value.HotPeriod;
+        var expectedTtl = minuteEnds + hotPeriod - DateTimeOffset.UtcNow;
+        var ttl = await app.Redis.KeyTimeToLiveAsync(hash);
+        Assert.NotNull(ttl);
+        Assert.InRange(ttl!.Value, expectedTtl - TimeSpan.FromSeconds(30), expectedTtl + TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
     public async Task Click_by_offer_and_publisher_ids_redirects_like_a_link()
     {
         var n = await app.CreateNetworkAsync();
