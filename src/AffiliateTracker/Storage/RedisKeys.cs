@@ -7,7 +7,7 @@ namespace AffiliateTracker.Storage;
 ///                           shard and UTC minute (yyyyMMddHHmm); expires HotPeriod after the minute ends.
 ///                           Per minute, not per hour: Redis frees an expiring key in one go, and an hour
 ///                           of clicks in one hash blocked it for most of a second (benchmarks/README.md)
-///   P{clicks:N}:a:HOUR      the same per UTC hour (yyyyMMddHH): the layout before 2026-11-23, still read
+///   P{clicks:N}:a:HOUR      the same per UTC hour (yyyyMMddHH): the layout until 2026-11-22, still read
 ///                           on a miss until such hashes have expired
 ///   P{uq:OFFER:B}:VISITOR   string, first click id of a visitor on an offer in the last 24 h; B (0-63,
 ///                           from the visitor hash) spreads an offer's visitors over 64 slots, and the
