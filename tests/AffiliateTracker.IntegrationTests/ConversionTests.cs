@@ -471,6 +471,28 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
     }
 
     [Fact]
+    public async Task The_database_refuses_a_conversion_whose_advertiser_is_not_its_offers()
+    {
+        // Whatever writes it, a conversion is billed to its offer's advertiser: the database holds to that.
+        var n = await app.CreateNetworkAsync();
+        var other = await app.CreateNetworkAsync();
+        await using var conn = await TrackerApp.DbAsync();
+        await using var tx = await conn.BeginTransactionAsync();
+        const string insert = """
+            INSERT INTO conversions (id, click_id, click_created_at, offer_id, advertiser_id, publisher_id, goal, dedupe_key, status,
+                                     currency, payout, revenue, via, created_at, hold_until, status_changed_at)
+            VALUES (@id, @id, now(), @offerId, @advertiserId, @publisherId, 'sale', 't:' || @id, 'pending', 'USD', 1, 2, 'postback', now(), now(), now())
+            """;
+
+        await conn.ExecuteAsync(insert, new { id = $"right-{Guid.NewGuid():N}", n.OfferId, n.AdvertiserId, n.PublisherId }, tx);
+        var refused = await Assert.ThrowsAsync<Npgsql.PostgresException>(() =>
+            conn.ExecuteAsync(insert, new { id = $"wrong-{Guid.NewGuid():N}", n.OfferId, other.AdvertiserId, n.PublisherId }, tx));
+
+        Assert.Equal(Npgsql.PostgresErrorCodes.ForeignKeyViolation, refused.SqlState);
+        await tx.RollbackAsync();
+    }
+
+    [Fact]
     public async Task A_postback_posted_as_a_form_works_like_a_get()
     {
         var n = await app.CreateNetworkAsync();
