@@ -50,7 +50,7 @@ pg_init() {
   [ -s "$PGDATA/PG_VERSION" ] && return
   mkdir -p "$PGDATA"; chmod 700 "$PGDATA"
   [ "$(id -u)" = 0 ] && chown postgres "$PGDATA"
-  run_pg "$PGBIN/initdb" -D "$PGDATA" -U affiliatetracker --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+  run_pg "$PGBIN/initdb" -D "$PGDATA" -U affiliatetracker --auth=trust --encoding=UTF8 --locale=C.UTF-8 --lc-collate=C >/dev/null
   cat >> "$PGDATA/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $PG_PORT
