@@ -173,5 +173,4 @@ public sealed class PostbackLog : BackgroundService
         }
         await copy.CompleteAsync();
     }
-
 }
