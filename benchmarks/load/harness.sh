@@ -13,13 +13,23 @@
 # answered "created" is exactly one conversion row. Everything it starts it stops, by process id.
 #
 # Settings: DURATION (s, 10), CONNS (64), THREADS (2), ROUNDS (alternations, 2), SERVER_ENV (extra
-# environment for the tracker, e.g. "DOTNET_gcServer=0").
+# environment for the tracker, e.g. "DOTNET_gcServer=0"), FLUSHERS:
+#   inline    (default) one tracker process takes the traffic and flushes to PostgreSQL, on the same cores:
+#             the whole system on one box, the sustained rate of a single-machine install.
+#   deferred  the tracker that takes the traffic runs with its flushers off (Clicks__FlusherEnabled=false,
+#             Conversions__FlusherEnabled=false), as a receiving instance does when flush instances run on
+#             other machines; after each workload's runs a flush-only instance (127.0.0.1:5091) drains Redis
+#             to PostgreSQL, the count check runs as usual, and the drain rate (rows/s) is reported. This
+#             measures the receiving tier. Redis's own part of flushing (stream reads, acknowledgements, the
+#             unique-visitor script) happens during the drain, not during the runs, so the runs leave it out.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HERE="$ROOT/benchmarks/load"
 MODE="${1:-all}"
 DURATION="${DURATION:-10}"; CONNS="${CONNS:-64}"; THREADS="${THREADS:-2}"; ROUNDS="${ROUNDS:-2}"
-PORT=5090; NGINX_PORT=5099; REDIS_DB=5; DB=affiliatetracker_load
+PORT=5090; NGINX_PORT=5099; DRAIN_PORT=5091; REDIS_DB=5; DB=affiliatetracker_load
+FLUSHERS="${FLUSHERS:-inline}"
+case "$FLUSHERS" in inline|deferred) ;; *) echo "FLUSHERS must be inline or deferred" >&2; exit 2 ;; esac
 BASE="http://127.0.0.1:$PORT"
 WORK="$ROOT/.data/load"; mkdir -p "$WORK"
 export HARNESS_DIR="$HERE"
@@ -39,12 +49,13 @@ q() { psql "$PG dbname=$DB" -tAc "$1"; }
 echo "== building the tracker (Release)"
 dotnet build "$ROOT/src/AffiliateTracker" -c Release -v q -nologo >/dev/null
 
-for port in "$PORT" "$NGINX_PORT"; do
+for port in "$PORT" "$NGINX_PORT" "$DRAIN_PORT"; do
   if curl -s -o /dev/null "http://127.0.0.1:$port/"; then echo "port $port is in use; stop what runs there first" >&2; exit 1; fi
 done
-SERVER_PID=""; NGINX_PID=""
+SERVER_PID=""; NGINX_PID=""; DRAIN_PID=""
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  [ -n "$DRAIN_PID" ] && kill "$DRAIN_PID" 2>/dev/null && wait "$DRAIN_PID" 2>/dev/null || true
   [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -70,15 +81,26 @@ http {
 CONF
 nginx -c "$WORK/nginx.conf" -p "$WORK" & NGINX_PID=$!
 
-echo "== starting the tracker on $BASE"
-(
-  export ConnectionStrings__Redis="$ConnectionStrings__Redis,defaultDatabase=$REDIS_DB" ConnectionStrings__Postgres
-  export Demo__Enabled=true Demo__PublicBaseUrl="$BASE" Secrets__MasterKey="$(head -c 32 /dev/urandom | base64)"
-  # Demo postback tokens are public; the load comes from one address, so the per-IP postback limit is off.
-  export RateLimits__PostbackPerIpPerSecond=0 RateLimits__ManagementPerKeyPerMinute=0 RateLimits__ManagementPerIpPerMinute=0
-  for kv in ${SERVER_ENV:-}; do export "$kv"; done
-  exec dotnet "$ROOT/src/AffiliateTracker/bin/Release/net10.0/AffiliateTracker.dll" --urls "$BASE"
-) > "$WORK/server.log" 2>&1 & SERVER_PID=$!
+MASTER_KEY="$(head -c 32 /dev/urandom | base64)"
+start_tracker() { # url log extra-env...
+  local url="$1" log="$2"; shift 2
+  (
+    export ConnectionStrings__Redis="$ConnectionStrings__Redis,defaultDatabase=$REDIS_DB" ConnectionStrings__Postgres
+    export Demo__Enabled=true Demo__PublicBaseUrl="$BASE" Secrets__MasterKey="$MASTER_KEY"
+    # Demo postback tokens are public; the load comes from one address, so the per-IP postback limit is off.
+    export RateLimits__PostbackPerIpPerSecond=0 RateLimits__ManagementPerKeyPerMinute=0 RateLimits__ManagementPerIpPerMinute=0
+    for kv in ${SERVER_ENV:-} "$@"; do export "$kv"; done
+    exec dotnet "$ROOT/src/AffiliateTracker/bin/Release/net10.0/AffiliateTracker.dll" --urls "$url"
+  ) > "$log" 2>&1 &
+}
+
+echo "== starting the tracker on $BASE (flushers $FLUSHERS)"
+if [ "$FLUSHERS" = deferred ]; then
+  start_tracker "$BASE" "$WORK/server.log" Clicks__FlusherEnabled=false Conversions__FlusherEnabled=false
+else
+  start_tracker "$BASE" "$WORK/server.log"
+fi
+SERVER_PID=$!
 for _ in $(seq 1 120); do curl -sf "$BASE/health" >/dev/null 2>&1 && break; sleep 0.5; done
 curl -sf "$BASE/health" >/dev/null || { echo "tracker did not start; see $WORK/server.log"; exit 1; }
 for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/" && break; sleep 0.1; done
@@ -121,6 +143,24 @@ wait_rows() { # sql expected
   echo "$n"
 }
 
+# FLUSHERS=deferred: a flush-only instance empties Redis into PostgreSQL while the count check waits, then
+# stops before the next workload's runs. Prints the drain's rate when the stream had a backlog to drain.
+drain_start() {
+  [ "$FLUSHERS" = deferred ] || return 0
+  start_tracker "http://127.0.0.1:$DRAIN_PORT" "$WORK/drain.log" Demo__Enabled=false; DRAIN_PID=$!
+  for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$DRAIN_PORT/health" >/dev/null 2>&1 && break; sleep 0.25; done
+  DRAIN_CLICKS0=$(q "select count(*) from clicks"); DRAIN_CONVERSIONS0=$(q "select count(*) from conversions")
+  DRAIN_T0=$(date +%s.%N)
+}
+drain_stop() {
+  [ "$FLUSHERS" = deferred ] && [ -n "$DRAIN_PID" ] || return 0
+  local clicks conversions secs
+  clicks=$(( $(q "select count(*) from clicks") - DRAIN_CLICKS0 )); conversions=$(( $(q "select count(*) from conversions") - DRAIN_CONVERSIONS0 ))
+  secs=$(python3 -c "import time; print(f'{time.time() - $DRAIN_T0:.1f}')")
+  kill "$DRAIN_PID" 2>/dev/null && wait "$DRAIN_PID" 2>/dev/null || true; DRAIN_PID=""
+  echo "deferred flush: once it answered /health, the flush-only instance wrote $clicks click rows and $conversions conversion rows in ${secs}s ($(python3 -c "print(round(($clicks + $conversions) / $secs))") rows/s; the count is polled every 0.5 s)"
+}
+
 table_header() { printf '\n%-22s %10s %9s %9s %9s %9s %7s %8s\n' "run" "req/s" "p50 ms" "p99 ms" "p99.9 ms" "errors" "cpu %" "rss MB"; }
 table_row() { printf '%-22s %10s %9s %9s %9s %9s %7s %8s\n' "$@"; }
 
@@ -149,7 +189,9 @@ clicks_mode() {
   before=$(metric 'at_clicks_total{outcome="redirect"}'); before=${before:-0}
   PATH_PREFIX="/c/$code" compare clicks "$HERE/clicks.lua"
   after=$(metric 'at_clicks_total{outcome="redirect"}')
+  drain_start
   rows=$(wait_rows "select count(*) from clicks where link_id = $link_id" $((after - before)))
+  drain_stop
   echo "clicks answered 302 by the tracker: $((after - before))   click rows in PostgreSQL: $rows   lost: $(( after - before - rows ))"
   # Attribution records live in one hash per shard and minute: bytes per click = the hashes' memory / fields.
   local hashes bytes fields
@@ -183,7 +225,9 @@ postbacks_mode() {
       "$(( (c1 - c0) / DURATION ))" "$(rss_mb)"
   done
   created1=$(metric 'at_postbacks_total{via="postback",decision="created"}'); dup1=$(metric 'at_postbacks_total{via="postback",decision="duplicate"}')
+  drain_start
   rows=$(wait_rows "select count(*) from conversions where txid like 'h%'" $((created1 - created0)))
+  drain_stop
   echo "postbacks answered created: $((created1 - created0))   duplicate: $((dup1 - dup0))   conversion rows: $rows   lost: $((created1 - created0 - rows))   txids in two rows: $(q "select count(*) from (select txid from conversions where txid like 'h%' group by offer_id, goal, txid having count(*) > 1) d")"
 }
 
@@ -216,8 +260,10 @@ mixed_mode() {
   c0=$(metric 'at_clicks_total{outcome="redirect"}'); p0=$(metric 'at_postbacks_total{via="postback",decision="created"}'); p0=${p0:-0}
   PATH_PREFIX="/c/$code" CLICKS="$clicks" TOKEN=demo-postback-token RUN="m$(date +%s%N)" compare mixed "$HERE/mixed.lua"
   c1=$(metric 'at_clicks_total{outcome="redirect"}'); p1=$(metric 'at_postbacks_total{via="postback",decision="created"}')
+  drain_start
   rows=$(wait_rows "select count(*) from clicks where link_id = $link_id" $((c1 - c0)))
   crow=$(wait_rows "select count(*) from conversions where txid like 'm%'" $((p1 - p0)))
+  drain_stop
   echo "clicks answered 302: $((c1 - c0))   click rows: $rows   postbacks created: $((p1 - p0))   conversion rows: $crow"
 }
 

@@ -1,0 +1,78 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Dapper;
+using Microsoft.AspNetCore.Hosting;
+
+namespace AffiliateTracker.IntegrationTests;
+
+/// One instance of a deployment that shares its Redis keys with others; with its flushers off it only
+/// receives traffic, with them on it can be the deployment's flush instance.
+public sealed class DeploymentInstance(string keyPrefix, bool flushers) : TrackerApp
+{
+    protected override string KeyPrefix => keyPrefix;
+    protected override bool FlusherEnabled => flushers;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.UseSetting("Conversions:FlusherEnabled", flushers.ToString());
+        builder.UseSetting("Conversions:FlushIdleDelay", "00:00:00.050");
+    }
+}
+
+/// Receiving instances (flushers off) behind the load balancer, a flush instance elsewhere: clicks and
+/// conversions wait in Redis, visible in /health, until the flush instance writes them to PostgreSQL.
+public sealed class ReceivingInstanceTests
+{
+    [Fact]
+    public async Task A_receiving_instance_keeps_clicks_and_conversions_in_redis_until_a_flush_instance_writes_them()
+    {
+        var prefix = $"rx{Guid.NewGuid():N}:";
+        await using var receiving = new DeploymentInstance(prefix, flushers: false);
+        var n = await receiving.CreateNetworkAsync();
+        var click = TrackerApp.ClickIdOf(await receiving.ClickAsync($"/c/{n.LinkCode}?sub1=split"));
+        var admin = await receiving.AdminAsync();
+        var token = (await (await admin.PostAsync($"/api/v1/advertisers/{n.AdvertiserId}/postback-token", null))
+            .Content.ReadFromJsonAsync<JsonObject>())!["postback_token"]!.GetValue<string>();
+        var postback = await receiving.Browser().GetAsync($"/postback?click_id={click}&txid=split-1&amount=40.00&token={token}");
+        Assert.Equal(HttpStatusCode.OK, postback.StatusCode);
+        var conversion = (await postback.Content.ReadFromJsonAsync<JsonObject>())!["conversion_id"]!.GetValue<string>();
+
+        // Time for a flusher to have run many passes (tests flush every 50 ms when idle): none did.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(0, await RowsAsync(click, conversion));
+        var waiting = await HealthAsync(receiving);
+        Assert.Equal(1, waiting["click_flush"]!["backlog_batches"]!.GetValue<long>());
+        Assert.Equal(1, waiting["conversion_flush"]!["backlog_events"]!.GetValue<long>());
+        Assert.True(waiting["click_flush"]!["lag_seconds"]!.GetValue<double>() >= 1);
+        Assert.True(waiting["conversion_flush"]!["lag_seconds"]!.GetValue<double>() >= 1);
+
+        await using var flushing = new DeploymentInstance(prefix, flushers: true);
+        _ = flushing.Server;
+        for (var i = 0; i < 200 && await RowsAsync(click, conversion) < 2; i++) await Task.Delay(50);
+        Assert.Equal(2, await RowsAsync(click, conversion));
+        await using (var conn = await TrackerApp.DbAsync())
+        {
+            var row = await conn.QuerySingleAsync<(long PublisherId, decimal Amount)>(
+                "SELECT publisher_id, amount FROM conversions WHERE id = @conversion", new { conversion });
+            Assert.Equal((n.PublisherId, 40.00m), row);
+        }
+        var drained = await HealthAsync(receiving);
+        Assert.Equal(0, drained["click_flush"]!["backlog_batches"]!.GetValue<long>());
+        Assert.Equal(0, drained["conversion_flush"]!["backlog_events"]!.GetValue<long>());
+        Assert.Equal(0, drained["conversion_flush"]!["lag_seconds"]!.GetValue<double>());
+    }
+
+    // The click's row plus the conversion's row: 0, 1 or 2.
+    private static async Task<long> RowsAsync(string click, string conversion)
+    {
+        await using var conn = await TrackerApp.DbAsync();
+        return await conn.ExecuteScalarAsync<long>(
+            "SELECT (SELECT count(*) FROM clicks WHERE click_id = @click) + (SELECT count(*) FROM conversions WHERE id = @conversion)",
+            new { click, conversion });
+    }
+
+    private static async Task<JsonObject> HealthAsync(TrackerApp app) =>
+        (await (await app.Browser().GetAsync("/health")).Content.ReadFromJsonAsync<JsonObject>())!;
+}
