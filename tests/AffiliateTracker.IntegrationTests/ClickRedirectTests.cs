@@ -114,6 +114,7 @@ public sealed class ClickRedirectTests(TrackerApp app) : IClassFixture<TrackerAp
 
         Assert.Equal(HttpStatusCode.Found, response.StatusCode);
         Assert.Equal($"https://fallback.example/more?from={n.OfferId}", response.Headers.Location!.OriginalString);
+        Assert.Equal("no-store", response.Headers.CacheControl!.ToString());
         Assert.False(response.Headers.Contains("Set-Cookie"));
     }
 

@@ -14,6 +14,18 @@ public sealed class LandingUrlTests
         Assert.Equal("https://x.example/p?c=01M7Z5J01FC2K56S1833VFEX3M&o=12&a=34&s1=a%20b%26c%3Dd&s2=%C3%BC%2F%3F%23&s3=&src=src", url);
     }
 
+    [Fact]
+    public void A_url_that_grows_far_beyond_its_template_is_expanded_whole()
+    {
+        // Five 255-character sub ids that each escape to three times their length: about 3,800 characters
+        // from a template of 60, well past the first buffer.
+        var sub = string.Concat(Enumerable.Repeat("&=/", 85));
+        var click = Click with { Sub1 = sub, Sub2 = sub, Sub3 = sub, Sub4 = sub, Sub5 = sub };
+        var url = LandingUrl.Expand("https://x.example/?a={sub1}&b={sub2}&c={sub3}&d={sub4}&e={sub5}", click);
+        var escaped = string.Concat(Enumerable.Repeat("%26%3D%2F", 85));
+        Assert.Equal($"https://x.example/?a={escaped}&b={escaped}&c={escaped}&d={escaped}&e={escaped}", url);
+    }
+
     [Theory]
     [InlineData("https://x.example/p?x={unknown}&y={", "https://x.example/p?x={unknown}&y={")]
     [InlineData("https://x.example/plain", "https://x.example/plain")]

@@ -23,9 +23,9 @@ public static class ClickEndpoints
         {
             var q = http.Request.Query;
             if (!TryId(q["offer_id"], out var offerId))
-                return ValueTask.FromResult(Refuse(metrics, "invalid", ErrorPage.Result(http, 400, "invalid_offer_id", "offer_id must be a positive whole number.")));
+                return Refuse(http, metrics, "invalid", ErrorPage.Result(http, 400, "invalid_offer_id", "offer_id must be a positive whole number."));
             if (!TryId(q["aff_id"], out var publisherId))
-                return ValueTask.FromResult(Refuse(metrics, "invalid", ErrorPage.Result(http, 400, "invalid_aff_id", "aff_id must be a positive whole number.")));
+                return Refuse(http, metrics, "invalid", ErrorPage.Result(http, 400, "invalid_aff_id", "aff_id must be a positive whole number."));
             return Redirect(http, network.Current, offerId, publisherId, null, recorder, caps, time, metrics);
         }).ExcludeFromDescription();
     }
@@ -44,36 +44,39 @@ public static class ClickEndpoints
             var path = http.Request.Path.Value;
             if (path is null || !HttpMethods.IsGet(http.Request.Method)) return next(http);
             return path.Length > 3 && path.StartsWith("/c/", StringComparison.Ordinal) && path.IndexOf('/', 3) < 0
-                ? ExecuteAsync(http, Link(http, path[3..], network, recorder, caps, time, metrics))
+                ? Link(http, path[3..], network, recorder, caps, time, metrics)
                 : next(http);
         });
     }
 
-    private static async Task ExecuteAsync(HttpContext http, ValueTask<IResult> result) => await (await result).ExecuteAsync(http);
-
-    private static ValueTask<IResult> Link(HttpContext http, string code, NetworkCache network, ClickRecorder recorder, CapCounters caps,
+    // Both routes write their answer themselves (a handler returning Task): the redirect sets its status and
+    // Location directly, without a result object, and without the per-request service scope that
+    // RedirectHttpResult opens to find a logger.
+    private static Task Link(HttpContext http, string code, NetworkCache network, ClickRecorder recorder, CapCounters caps,
         TimeProvider time, TrackerMetrics metrics)
     {
         var snapshot = network.Current;
         var link = snapshot.Link(code);
         return link is null
-            ? ValueTask.FromResult(Refuse(metrics, "unknown_link", ErrorPage.Result(http, 404, "unknown_link", "This tracking link does not exist.")))
+            ? Refuse(http, metrics, "unknown_link", ErrorPage.Result(http, 404, "unknown_link", "This tracking link does not exist."))
             : Redirect(http, snapshot, link.OfferId, link.PublisherId, link, recorder, caps, time, metrics);
     }
 
-    private static IResult Refuse(TrackerMetrics metrics, string outcome, IResult result)
+    private static Task Refuse(HttpContext http, TrackerMetrics metrics, string outcome, IResult result)
     {
         metrics.Click(outcome);
-        return result;
+        return result.ExecuteAsync(http);
     }
 
-    private static async ValueTask<IResult> Redirect(HttpContext http, NetworkSnapshot snapshot, long offerId, long publisherId,
+    // Everything up to the write to Redis runs synchronously here; only the wait for the group commit is
+    // async, in a method with a small state machine (it is allocated for every click).
+    private static Task Redirect(HttpContext http, NetworkSnapshot snapshot, long offerId, long publisherId,
         LinkConfig? link, ClickRecorder recorder, CapCounters caps, TimeProvider time, TrackerMetrics metrics)
     {
         var offer = snapshot.Offer(offerId);
         var publisher = snapshot.Publisher(publisherId);
         if (offer is null || publisher is null)
-            return Refuse(metrics, "unknown_link", ErrorPage.Result(http, 404, "unknown_offer", "This offer or publisher does not exist."));
+            return Refuse(http, metrics, "unknown_link", ErrorPage.Result(http, 404, "unknown_offer", "This offer or publisher does not exist."));
 
         var q = http.Request.Query;
         string? sub1, sub2, sub3, sub4, sub5, source;
@@ -81,17 +84,17 @@ public static class ClickEndpoints
         if ((bad = Param(q, "sub1", out sub1)) is not null || (bad = Param(q, "sub2", out sub2)) is not null
             || (bad = Param(q, "sub3", out sub3)) is not null || (bad = Param(q, "sub4", out sub4)) is not null
             || (bad = Param(q, "sub5", out sub5)) is not null || (bad = Param(q, "source", out source)) is not null)
-            return Refuse(metrics, "invalid", ErrorPage.Result(http, 400, "invalid_parameter", $"{bad} must be at most {MaxParamLength} characters."));
+            return Refuse(http, metrics, "invalid", ErrorPage.Result(http, 400, "invalid_parameter", $"{bad} must be at most {MaxParamLength} characters."));
 
         var headers = http.Request.Headers;
         var userAgent = Truncate(headers.UserAgent.ToString(), 1000);
         var country = Country(headers["CF-IPCountry"]);
+        var clickId = Ulid.New(time.GetUtcNow());
         var click = new ClickRecord(
-            Ulid.New(time.GetUtcNow()), default, offerId, publisherId, link?.Id,
+            clickId, ClickTimestamp(clickId), offerId, publisherId, link?.Id,
             sub1, sub2, sub3, sub4, sub5, source,
             http.Connection.RemoteIpAddress?.ToString(), userAgent, Truncate(headers.Referer.ToString(), 2000), country,
             BotDetector.IsBot(userAgent));
-        click = click with { CreatedAt = ClickTimestamp(click.ClickId) };
 
         // Traffic the offer cannot take goes to its fallback URL (or a clear page), and is not a click on it.
         var refusal = !offer.IsActive ? "offer_paused"
@@ -103,24 +106,34 @@ public static class ClickEndpoints
         if (refusal is not null)
         {
             if (offer.FallbackUrl is null)
-                return Refuse(metrics, "refused", ErrorPage.Result(http, 404, refusal, "This offer is not available right now."));
+                return Refuse(http, metrics, "refused", ErrorPage.Result(http, 404, refusal, "This offer is not available right now."));
             metrics.Click("fallback");
-            NoStore(http);
-            return Results.Redirect(LandingUrl.Expand(offer.FallbackUrl, click));
+            Found(http, LandingUrl.Expand(offer.FallbackUrl, click));
+            return Task.CompletedTask;
         }
 
-        await recorder.RecordAsync(click, caps.CountClick(offer, snapshot.PublisherCaps(offerId, publisherId), publisherId, click.CreatedAt));
+        return RecordThenRedirectAsync(http, click, offer, recorder.RecordAsync(click,
+            caps.CountClick(offer, snapshot.PublisherCaps(offerId, publisherId), publisherId, click.CreatedAt)), metrics);
+    }
 
+    private static async Task RecordThenRedirectAsync(HttpContext http, ClickRecord click, OfferConfig offer, Task recorded, TrackerMetrics metrics)
+    {
+        await recorded;
         metrics.Click("redirect");
-        ClickCookie.Set(http, offerId, click.ClickId, offer.AttributionWindow);
-        NoStore(http);
-        return Results.Redirect(LandingUrl.Expand(offer.LandingUrl, click));
+        ClickCookie.Set(http, offer.Id, click.ClickId, offer.AttributionWindow);
+        Found(http, LandingUrl.Expand(offer.LandingUrl, click));
+    }
+
+    // 302 with no body, never cached (each visit is a click of its own).
+    private static void Found(HttpContext http, string location)
+    {
+        http.Response.StatusCode = StatusCodes.Status302Found;
+        http.Response.Headers.Location = location;
+        http.Response.Headers.CacheControl = "no-store";
     }
 
     private static DateTimeOffset ClickTimestamp(string clickId) =>
         Ulid.TryGetTimestamp(clickId, out var ts) ? ts : throw new InvalidOperationException("Generated an invalid click id");
-
-    private static void NoStore(HttpContext http) => http.Response.Headers.CacheControl = "no-store";
 
     // The first value counts when a parameter is repeated; empty means absent.
     private static string? Param(IQueryCollection q, string name, out string? value)

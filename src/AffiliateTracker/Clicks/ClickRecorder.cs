@@ -45,16 +45,16 @@ public sealed class ClickRecorder : BackgroundService
     /// Queues the click and waits for its batch to reach Redis, up to RecordTimeout. Returns whether it
     /// is in Redis; false means it is held locally and will be written later (or, if the local buffer
     /// is full, dropped, which is logged).
-    public async ValueTask<bool> RecordAsync(ClickRecord click, string[]? capCounters = null)
+    public Task<bool> RecordAsync(ClickRecord click, string[]? capCounters = null)
     {
         var pending = new Pending(click, capCounters ?? []);
         if (!_queue.Writer.TryWrite(pending))
         {
             _log.LogError("Local click buffer full; click {ClickId} dropped", click.ClickId);
-            return false;
+            return Task.FromResult(false);
         }
         CurrentDeadline().Waiting.Enqueue(pending.Done);
-        return await pending.Done.Task;
+        return pending.Done.Task;
     }
 
     // The wait is bounded without a timer per redirect: redirects that start within the same fifth of
