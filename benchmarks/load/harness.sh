@@ -144,7 +144,7 @@ wait_rows() { # sql expected
 }
 
 # FLUSHERS=deferred: a flush-only instance empties Redis into PostgreSQL while the count check waits, then
-# stops before the next workload's runs. Prints the drain's rate when the stream had a backlog to drain.
+# stops before the next workload's runs, and the rows it wrote per second are printed.
 drain_start() {
   [ "$FLUSHERS" = deferred ] || return 0
   start_tracker "http://127.0.0.1:$DRAIN_PORT" "$WORK/drain.log" Demo__Enabled=false; DRAIN_PID=$!
