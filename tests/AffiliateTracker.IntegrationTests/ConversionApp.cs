@@ -41,14 +41,6 @@ public class ConversionApp : TrackerApp
         builder.ConfigureServices(s => s.Replace(ServiceDescriptor.Singleton<TimeProvider>(Clock)));
     }
 
-    /// The advertiser's postback token, issued fresh through the API.
-    public async Task<string> PostbackTokenAsync(long advertiserId)
-    {
-        var admin = await AdminAsync();
-        var r = await admin.PostAsync($"/api/v1/advertisers/{advertiserId}/postback-token", null);
-        return (await r.Content.ReadFromJsonAsync<JsonObject>())!["postback_token"]!.GetValue<string>();
-    }
-
     /// A click on the network's link, then the clock moved a minute on (a human takes that long to buy).
     public async Task<string> ClickAndWaitAsync(Network n, string query = "?sub1=s-one&sub2=s-two", string ua = "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0")
     {

@@ -32,9 +32,7 @@ public sealed class ReceivingInstanceTests
         await using var receiving = new DeploymentInstance(prefix, flushers: false);
         var n = await receiving.CreateNetworkAsync();
         var click = TrackerApp.ClickIdOf(await receiving.ClickAsync($"/c/{n.LinkCode}?sub1=split"));
-        var admin = await receiving.AdminAsync();
-        var token = (await (await admin.PostAsync($"/api/v1/advertisers/{n.AdvertiserId}/postback-token", null))
-            .Content.ReadFromJsonAsync<JsonObject>())!["postback_token"]!.GetValue<string>();
+        var token = await receiving.PostbackTokenAsync(n.AdvertiserId);
         var postback = await receiving.Browser().GetAsync($"/postback?click_id={click}&txid=split-1&amount=40.00&token={token}");
         Assert.Equal(HttpStatusCode.OK, postback.StatusCode);
         var conversion = (await postback.Content.ReadFromJsonAsync<JsonObject>())!["conversion_id"]!.GetValue<string>();

@@ -79,6 +79,14 @@ public class TrackerApp : WebApplicationFactory<Program>
     public HttpClient Browser(string baseAddress = "http://tracker.test") =>
         CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = false, BaseAddress = new Uri(baseAddress) });
 
+    /// The advertiser's postback token, issued fresh through the API.
+    public async Task<string> PostbackTokenAsync(long advertiserId)
+    {
+        var admin = await AdminAsync();
+        var r = await admin.PostAsync($"/api/v1/advertisers/{advertiserId}/postback-token", null);
+        return (await r.Content.ReadFromJsonAsync<JsonObject>())!["postback_token"]!.GetValue<string>();
+    }
+
     public async Task<HttpClient> AdminAsync()
     {
         if (_adminKey is null)
