@@ -74,7 +74,7 @@ public class FlushBenchmarks
                 "https://blog.example/post", "US", false);
             _conversionBatch[i] = new ConversionCreated(Guid.NewGuid(), Ulid.New(now), id, now, _offer, _advertiser, _publisher, "sale",
                 "order-" + id, "t:order-" + id, ConversionStatus.Pending, 120.00m, "USD", null, null, 12.00m, 18.00m,
-                "spring-sale", null, null, null, null, "fb", "203.0.113.9", "US", [], "postback", now, now.AddDays(30), now, "advertiser:1", null);
+                "spring-sale", null, null, null, null, "fb", "203.0.113.9", "US", [], "postback", now, now.AddDays(30), now, "advertiser:1", null, false);
         }
         _unique = Enumerable.Repeat(true, BatchSize).ToArray();
     }

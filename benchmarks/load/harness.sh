@@ -13,7 +13,9 @@
 # answered "created" is exactly one conversion row. Everything it starts it stops, by process id.
 #
 # Settings: DURATION (s, 10), CONNS (64), THREADS (2), ROUNDS (alternations, 2), SERVER_ENV (extra
-# environment for the tracker, e.g. "DOTNET_gcServer=0"), FLUSHERS:
+# environment for the tracker, e.g. "DOTNET_gcServer=0"), TRACKER_DLL (another build to measure, e.g. the
+# commit before a change, built with `git worktree add /tmp/before HEAD~1 && dotnet build -c Release
+# /tmp/before/src/AffiliateTracker`; default: this tree's Release build, built first), FLUSHERS:
 #   inline    (default) one tracker process takes the traffic and flushes to PostgreSQL, on the same cores:
 #             the whole system on one box, the sustained rate of a single-machine install.
 #   deferred  the tracker that takes the traffic runs with its flushers off (Clicks__FlusherEnabled=false,
@@ -46,8 +48,12 @@ psql "$PG dbname=postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CR
 "${REDIS[@]}" FLUSHDB >/dev/null
 q() { psql "$PG dbname=$DB" -tAc "$1"; }
 
-echo "== building the tracker (Release)"
-dotnet build "$ROOT/src/AffiliateTracker" -c Release -v q -nologo >/dev/null
+DLL="${TRACKER_DLL:-$ROOT/src/AffiliateTracker/bin/Release/net10.0/AffiliateTracker.dll}"
+if [ -z "${TRACKER_DLL:-}" ]; then
+  echo "== building the tracker (Release)"
+  dotnet build "$ROOT/src/AffiliateTracker" -c Release -v q -nologo >/dev/null
+fi
+echo "== tracker: $DLL"
 
 for port in "$PORT" "$NGINX_PORT" "$DRAIN_PORT"; do
   if curl -s -o /dev/null "http://127.0.0.1:$port/"; then echo "port $port is in use; stop what runs there first" >&2; exit 1; fi
@@ -86,11 +92,11 @@ start_tracker() { # url log extra-env...
   local url="$1" log="$2"; shift 2
   (
     export ConnectionStrings__Redis="$ConnectionStrings__Redis,defaultDatabase=$REDIS_DB" ConnectionStrings__Postgres
-    export Demo__Enabled=true Demo__PublicBaseUrl="$BASE" Secrets__MasterKey="$MASTER_KEY"
+    export Demo__Enabled=true PublicBaseUrl="$BASE" Secrets__MasterKey="$MASTER_KEY"
     # Demo postback tokens are public; the load comes from one address, so the per-IP postback limit is off.
     export RateLimits__PostbackPerIpPerSecond=0 RateLimits__ManagementPerKeyPerMinute=0 RateLimits__ManagementPerIpPerMinute=0
     for kv in ${SERVER_ENV:-} "$@"; do export "$kv"; done
-    exec dotnet "$ROOT/src/AffiliateTracker/bin/Release/net10.0/AffiliateTracker.dll" --urls "$url"
+    exec dotnet "$DLL" --urls "$url"
   ) > "$log" 2>&1 &
 }
 

@@ -30,11 +30,12 @@ builder.Services.AddClickTracking(builder.Configuration);
 builder.Services.AddConversions(builder.Configuration);
 builder.Services.AddPublisherPostbacks(builder.Configuration);
 builder.Services.AddMoney();
-builder.Services.AddManagementApi();
+builder.Services.AddManagementApi(builder.Configuration);
 builder.Services.AddRateLimits(builder.Configuration);
 builder.Services.AddDemo(builder.Configuration);
 
 var app = builder.Build();
+app.UseResponseHardening();
 app.UseTrustedProxies();
 app.UseJsonErrors();
 // Tracking links are answered here, before routing and the API's middleware (Clicks/ClickEndpoints.cs).
@@ -52,7 +53,8 @@ app.MapPostbacks();
 app.MapManagementApi();
 app.MapHealth();
 app.MapMetrics();
-app.MapOpenApi();
+// The OpenAPI document describes the public contract and the API's shape, nothing secret: served unless turned off.
+if (app.Configuration.GetValue("OpenApi:Enabled", true)) app.MapOpenApi();
 if (app.Services.DemoEnabled()) app.MapDemoShop();
 
 await app.PrepareAsync();

@@ -1,3 +1,4 @@
+using AffiliateTracker.Http;
 using System.Text.Json;
 using AffiliateTracker.Api;
 using AffiliateTracker.Clicks;
@@ -46,6 +47,7 @@ public static class ServiceRegistration
         services.Configure<FaultOptions>(config.GetSection("Faults"));
         services.AddSingleton<AffiliateTracker.Observability.TrackerMetrics>();
         services.AddSingleton<AffiliateTracker.Observability.PrometheusExporter>();
+        services.AddSingleton(AffiliateTracker.Observability.MetricsAccess.From(config));
         services.AddSingleton(TimeProvider.System);
         return services;
     }
@@ -111,8 +113,9 @@ public static class ServiceRegistration
         services.AddHostedService(sp => sp.GetRequiredService<T>());
     }
 
-    public static IServiceCollection AddManagementApi(this IServiceCollection services)
+    public static IServiceCollection AddManagementApi(this IServiceCollection services, IConfiguration config)
     {
+        services.AddSingleton(PublicBaseUrl.From(config));
         services.AddAuthentication(ApiKeys.Scheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeys.Scheme, null);
         services.AddAuthorization();

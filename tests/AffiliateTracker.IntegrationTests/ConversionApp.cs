@@ -74,5 +74,19 @@ public class ConversionApp : TrackerApp
         return await conn.ExecuteScalarAsync<long>(sql, args);
     }
 
+    /// The postback log's entries for a filter, waiting (bounded) for the first: a postback never waits for its log entry.
+    public async Task<JsonArray> PostbackLogAsync(string filter)
+    {
+        var admin = await AdminAsync();
+        JsonArray log = [];
+        for (var i = 0; i < 100 && log.Count == 0; i++)
+        {
+            await Service<PostbackLog>().FlushOnceAsync(TimeSpan.FromMinutes(5));
+            log = (await admin.GetFromJsonAsync<JsonArray>($"/api/v1/postback-log?{filter}"))!;
+            if (log.Count == 0) await Task.Delay(50);
+        }
+        return log;
+    }
+
     public Task FlushAsync() => Service<ConversionFlusher>().FlushOnceAsync(TimeSpan.FromMinutes(5));
 }

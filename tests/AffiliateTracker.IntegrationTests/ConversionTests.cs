@@ -393,7 +393,7 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
         var now = DateTimeOffset.UtcNow;
         ConversionCreated Conversion(string txid) => new(Guid.NewGuid(), AffiliateTracker.Storage.Ulid.New(now), AffiliateTracker.Storage.Ulid.New(now),
             now, n.OfferId, n.AdvertiserId, n.PublisherId, "sale", txid, "t:" + txid, ConversionStatus.Pending, 10m, "USD", null, null, 1m, 2m,
-            null, null, null, null, null, null, "203.0.113.7", null, [], "postback", now, now.AddDays(7), now, "advertiser:test", null);
+            null, null, null, null, null, null, "203.0.113.7", null, [], "postback", now, now.AddDays(7), now, "advertiser:test", null, false);
         var first = Conversion("redeliver-1");
         var store = app.Service<ConversionStore>();
         await store.ApplyAsync([first], [], now);
@@ -548,12 +548,6 @@ public sealed class SignedPostbackTests(ConversionApp app) : IClassFixture<Conve
         "sha256=" + Convert.ToHexString(System.Security.Cryptography.HMACSHA256.HashData(
             System.Text.Encoding.ASCII.GetBytes(key), System.Text.Encoding.UTF8.GetBytes(message))).ToLowerInvariant();
 
-    private async Task<string> SigningKeyAsync(long advertiserId)
-    {
-        var r = await (await app.AdminAsync()).PostAsync($"/api/v1/advertisers/{advertiserId}/signing-key", null);
-        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
-        return (await r.Content.ReadFromJsonAsync<JsonObject>())!["signing_key"]!.GetValue<string>();
-    }
 
     private async Task<(int Status, JsonObject Body)> SignedGet(string query, string signature)
     {
@@ -567,7 +561,7 @@ public sealed class SignedPostbackTests(ConversionApp app) : IClassFixture<Conve
     public async Task A_postback_signed_with_the_advertisers_key_is_accepted_instead_of_a_token()
     {
         var n = await app.CreateNetworkAsync();
-        var key = await SigningKeyAsync(n.AdvertiserId);
+        var key = await app.SigningKeyAsync(n.AdvertiserId);
         var query = $"click_id={await app.ClickAndWaitAsync(n)}&txid=signed-1";
 
         var (status, body) = await SignedGet(query, Sign(key, query));
@@ -579,8 +573,8 @@ public sealed class SignedPostbackTests(ConversionApp app) : IClassFixture<Conve
     public async Task A_wrong_tampered_or_revoked_signature_is_refused()
     {
         var n = await app.CreateNetworkAsync();
-        var old = await SigningKeyAsync(n.AdvertiserId);
-        var current = await SigningKeyAsync(n.AdvertiserId);
+        var old = await app.SigningKeyAsync(n.AdvertiserId);
+        var current = await app.SigningKeyAsync(n.AdvertiserId);
         var query = $"click_id={await app.ClickAndWaitAsync(n)}&txid=signed-2";
 
         var revoked = await SignedGet(query, Sign(old, query));

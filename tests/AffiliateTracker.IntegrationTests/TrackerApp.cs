@@ -46,6 +46,8 @@ public class TrackerApp : WebApplicationFactory<Program>
         builder.UseSetting("Clicks:ReclaimAfter", "00:00:03");
         builder.UseSetting("Conversions:ReclaimAfter", "00:00:03");
         builder.UseSetting("Demo:Enabled", "false");
+        // Where tracking links point; the test clients use this host too.
+        builder.UseSetting("PublicBaseUrl", "http://tracker.test");
         builder.UseSetting("Secrets:MasterKey", Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes("integration-tests-master-key-0123456789")));
         // Only the conversion test apps deliver publisher postbacks (to a receiver on loopback).
         builder.UseSetting("PublisherPostbacks:Enabled", "false");
@@ -85,6 +87,14 @@ public class TrackerApp : WebApplicationFactory<Program>
         var admin = await AdminAsync();
         var r = await admin.PostAsync($"/api/v1/advertisers/{advertiserId}/postback-token", null);
         return (await r.Content.ReadFromJsonAsync<JsonObject>())!["postback_token"]!.GetValue<string>();
+    }
+
+    /// The advertiser's HMAC signing key (postbacks and signed pixels), issued fresh through the API.
+    public async Task<string> SigningKeyAsync(long advertiserId)
+    {
+        var r = await (await AdminAsync()).PostAsync($"/api/v1/advertisers/{advertiserId}/signing-key", null);
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        return (await r.Content.ReadFromJsonAsync<JsonObject>())!["signing_key"]!.GetValue<string>();
     }
 
     public async Task<HttpClient> AdminAsync()

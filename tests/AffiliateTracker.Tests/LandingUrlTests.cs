@@ -34,6 +34,23 @@ public sealed class LandingUrlTests
         Assert.Equal(expected, LandingUrl.Expand(template, Click));
 
     [Theory]
+    [InlineData("https://good.example\u3002evil.com/land", "good.example.evil.com")]
+    [InlineData("https://good.example\uFF0Eevil.com/land", "good.example.evil.com")]
+    [InlineData("https://\uFF47\uFF4F\uFF4F\uFF44.example/", "good.example")]
+    public void A_host_that_normalisation_would_change_is_refused_and_the_answer_shows_the_change(string url, string becomes)
+    {
+        var problem = LandingUrl.Problem(url);
+        Assert.NotNull(problem);
+        Assert.Contains(becomes, problem);
+    }
+
+    [Theory]
+    [InlineData("https://bücher.example/größe")]
+    [InlineData("https://Bücher.example/")]
+    [InlineData("https://пример.испытание/?c={click_id}")]
+    public void An_internationalised_host_that_reads_back_as_typed_is_accepted(string url) => Assert.Null(LandingUrl.Problem(url));
+
+    [Theory]
     [InlineData("https://shop.example/land?cid={click_id}")]
     [InlineData("http://127.0.0.1:5080/demo/shop?c={click_id}")]
     public void Ordinary_landing_urls_are_accepted(string url) => Assert.Null(LandingUrl.Problem(url));

@@ -91,7 +91,7 @@ start_server() { # name port [VAR=value ...]
   SERVER_SEQ=$((SERVER_SEQ + 1))
   local logf="$RUN/server-$name-$SERVER_SEQ.log" pidf="$RUN/server-$name-$SERVER_SEQ.pid"
   (
-    export Demo__Enabled=true Demo__PublicBaseUrl="http://127.0.0.1:$port" Secrets__MasterKey="$MASTER_KEY"
+    export Demo__Enabled=true PublicBaseUrl="http://127.0.0.1:$port" Secrets__MasterKey="$MASTER_KEY"
     # The load comes from one address; the per-address limits would measure the limiter, not the faults.
     export RateLimits__PostbackPerIpPerSecond=0 RateLimits__ManagementPerKeyPerMinute=0 RateLimits__ManagementPerIpPerMinute=0
     # Take over a dead flusher's entries after 5 s instead of 30 s, so a run is minutes, not tens of minutes.

@@ -29,7 +29,7 @@ public static class LinkApi
         var g = api.MapGroup("/links").WithTags("Tracking links");
 
         // Admins create links for any publisher with access; a publisher creates its own.
-        g.MapPost("/", async (LinkCreate? body, Caller caller, HttpRequest request, NpgsqlDataSource db, NetworkCache network) =>
+        g.MapPost("/", async (LinkCreate? body, Caller caller, PublicBaseUrl publicUrl, NpgsqlDataSource db, NetworkCache network) =>
         {
             body = Validate.Body(body);
             var offerId = Validate.Id(body.OfferId, "offer_id");
@@ -47,10 +47,10 @@ public static class LinkApi
                 RETURNING {Columns}
                 """, new { code = NewCode(), offerId, publisherId });
             await network.ChangedAsync();
-            return Results.Created($"/api/v1/links/{view.Id}", WithUrl(view, request));
+            return Results.Created($"/api/v1/links/{view.Id}", WithUrl(view, publicUrl));
         });
 
-        g.MapGet("/", async (Caller caller, HttpRequest request, NpgsqlDataSource db, [FromQuery(Name = "offer_id")] long? offerId, [FromQuery(Name = "publisher_id")] long? publisherId) =>
+        g.MapGet("/", async (Caller caller, PublicBaseUrl publicUrl, NpgsqlDataSource db, [FromQuery(Name = "offer_id")] long? offerId, [FromQuery(Name = "publisher_id")] long? publisherId) =>
         {
             if (!caller.IsAdmin && caller.PublisherId is null) throw ApiException.Forbidden("Tracking links are for admins and publishers.");
             await using var conn = await db.OpenConnectionAsync();
@@ -60,16 +60,16 @@ public static class LinkApi
                   AND (@offerId::bigint IS NULL OR offer_id = @offerId) AND (@publisherId::bigint IS NULL OR publisher_id = @publisherId)
                 ORDER BY id
                 """, new { scope = caller.IsAdmin ? null : caller.PublisherId, offerId, publisherId });
-            return links.Select(l => WithUrl(l, request));
+            return links.Select(l => WithUrl(l, publicUrl));
         });
 
-        g.MapGet("/{id:long}", async (long id, Caller caller, HttpRequest request, NpgsqlDataSource db) =>
+        g.MapGet("/{id:long}", async (long id, Caller caller, PublicBaseUrl publicUrl, NpgsqlDataSource db) =>
         {
             await using var conn = await db.OpenConnectionAsync();
-            return WithUrl(await Find(conn, caller, id), request);
+            return WithUrl(await Find(conn, caller, id), publicUrl);
         });
 
-        g.MapPatch("/{id:long}", async (long id, LinkUpdate? body, Caller caller, HttpRequest request, NpgsqlDataSource db, NetworkCache network) =>
+        g.MapPatch("/{id:long}", async (long id, LinkUpdate? body, Caller caller, PublicBaseUrl publicUrl, NpgsqlDataSource db, NetworkCache network) =>
         {
             body = Validate.Body(body);
             var status = Validate.OneOf(body.Status, "status", "active", "disabled");
@@ -78,7 +78,7 @@ public static class LinkApi
             var view = await conn.QuerySingleAsync<LinkView>($"UPDATE tracking_links SET status = @status WHERE id = @id RETURNING {Columns}",
                 new { id, status });
             await network.ChangedAsync();
-            return WithUrl(view, request);
+            return WithUrl(view, publicUrl);
         });
     }
 
@@ -91,9 +91,9 @@ public static class LinkApi
         return link is not null && (caller.IsAdmin || caller.PublisherId == link.PublisherId) ? link : throw ApiException.NotFound("Tracking link");
     }
 
-    private static LinkView WithUrl(LinkView link, HttpRequest request)
+    private static LinkView WithUrl(LinkView link, PublicBaseUrl publicUrl)
     {
-        link.TrackingUrl = $"{request.Scheme}://{request.Host}/c/{link.Code}";
+        link.TrackingUrl = publicUrl.Link(link.Code);
         return link;
     }
 

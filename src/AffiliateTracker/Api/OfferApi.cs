@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Mvc;
 using AffiliateTracker.Http;
 using AffiliateTracker.Network;
@@ -6,15 +7,18 @@ using Npgsql;
 
 namespace AffiliateTracker.Api;
 
-public sealed record GoalInput(string? Code, string? Name, string? PayoutType, decimal? Payout, string? RevenueType, decimal? Revenue, bool? OncePerClick);
+public sealed record GoalInput(string? Code, string? Name, string? PayoutType, [property: JsonConverter(typeof(MoneyJsonConverter))] decimal? Payout,
+    string? RevenueType, [property: JsonConverter(typeof(MoneyJsonConverter))] decimal? Revenue, bool? OncePerClick,
+    [property: JsonConverter(typeof(MoneyJsonConverter))] decimal? MaxAmount = null,
+    [property: JsonConverter(typeof(MoneyJsonConverter))] decimal? PixelAmount = null);
 
 public sealed record OfferInput(
     long? AdvertiserId, string? Name, string? Status, string? LandingUrl, string? FallbackUrl, string? Currency,
     int? AttributionWindowHours, int? HoldPeriodHours, bool? ManualApproval, string? DefaultGoal,
     int? DailyClickCap, int? MonthlyClickCap, int? DailyConversionCap, int? MonthlyConversionCap,
-    string[]? AllowedCountries, GoalInput[]? Goals);
+    string[]? AllowedCountries, GoalInput[]? Goals, bool? PixelAutoApprove = null);
 
-public sealed record PayoutOverrideInput(string? Goal, string? PayoutType, decimal? Payout);
+public sealed record PayoutOverrideInput(string? Goal, string? PayoutType, [property: JsonConverter(typeof(MoneyJsonConverter))] decimal? Payout);
 public sealed record AccessInput(int? DailyClickCap, int? MonthlyClickCap, int? DailyConversionCap, int? MonthlyConversionCap,
     PayoutOverrideInput[]? PayoutOverrides);
 
@@ -27,6 +31,8 @@ public sealed class GoalView
     public string? RevenueType { get; set; }
     public decimal? Revenue { get; set; }
     public bool OncePerClick { get; init; }
+    public decimal? MaxAmount { get; set; }
+    public decimal? PixelAmount { get; set; }
 }
 
 public sealed class OfferView
@@ -47,6 +53,7 @@ public sealed class OfferView
     public int? DailyConversionCap { get; init; }
     public int? MonthlyConversionCap { get; init; }
     public string[] AllowedCountries { get; init; } = [];
+    public bool PixelAutoApprove { get; init; }
     public List<GoalView> Goals { get; set; } = [];
     public DateTime CreatedAt { get; init; }
     public DateTime UpdatedAt { get; init; }
@@ -69,10 +76,10 @@ public static class OfferApi
             var id = await conn.ExecuteScalarAsync<long>("""
                 INSERT INTO offers (advertiser_id, name, status, landing_url, fallback_url, currency, attribution_window_hours,
                     hold_period_hours, manual_approval, default_goal, daily_click_cap, monthly_click_cap, daily_conversion_cap,
-                    monthly_conversion_cap, allowed_countries)
+                    monthly_conversion_cap, allowed_countries, pixel_auto_approve)
                 VALUES (@AdvertiserId, @Name, @Status, @LandingUrl, @FallbackUrl, @Currency, @AttributionWindowHours,
                     @HoldPeriodHours, @ManualApproval, @DefaultGoal, @DailyClickCap, @MonthlyClickCap, @DailyConversionCap,
-                    @MonthlyConversionCap, @AllowedCountries)
+                    @MonthlyConversionCap, @AllowedCountries, @PixelAutoApprove)
                 RETURNING id
                 """, o, tx);
             foreach (var goal in o.Goals) await UpsertGoal(conn, tx, id, goal);
@@ -118,7 +125,8 @@ public static class OfferApi
                     currency = @Currency, attribution_window_hours = @AttributionWindowHours, hold_period_hours = @HoldPeriodHours,
                     manual_approval = @ManualApproval, default_goal = @DefaultGoal, daily_click_cap = @DailyClickCap,
                     monthly_click_cap = @MonthlyClickCap, daily_conversion_cap = @DailyConversionCap,
-                    monthly_conversion_cap = @MonthlyConversionCap, allowed_countries = @AllowedCountries, updated_at = now()
+                    monthly_conversion_cap = @MonthlyConversionCap, allowed_countries = @AllowedCountries,
+                    pixel_auto_approve = @PixelAutoApprove, updated_at = now()
                 WHERE id = @Id
                 """, o with { Id = id });
             if (rows == 0) throw ApiException.NotFound("Offer");
@@ -213,7 +221,7 @@ public static class OfferApi
         if (offer is null) return null;
         offer.Goals = (await conn.QueryAsync<GoalView>($"""
             SELECT g.code, g.name, coalesce(p.payout_type, g.payout_type) AS payout_type, coalesce(p.payout, g.payout) AS payout,
-                   g.revenue_type, g.revenue, g.once_per_click
+                   g.revenue_type, g.revenue, g.once_per_click, g.max_amount, g.pixel_amount
             FROM goals g
             LEFT JOIN payout_overrides p ON p.offer_id = g.offer_id AND p.goal_code = g.code AND p.publisher_id = @callerPublisher
             WHERE g.offer_id = @id ORDER BY g.code
@@ -224,7 +232,8 @@ public static class OfferApi
             offer.AdvertiserId = null;
             offer.LandingUrl = null;
             offer.FallbackUrl = null;
-            foreach (var goal in offer.Goals) { goal.Revenue = null; goal.RevenueType = null; }
+            // Nor the bounds on pixel amounts: knowing them is knowing how much a forged pixel could claim.
+            foreach (var goal in offer.Goals) { goal.Revenue = null; goal.RevenueType = null; goal.MaxAmount = null; goal.PixelAmount = null; }
         }
         return offer;
     }
@@ -233,7 +242,7 @@ public static class OfferApi
         long Id, long AdvertiserId, string Name, string Status, string LandingUrl, string? FallbackUrl, string Currency,
         int AttributionWindowHours, int HoldPeriodHours, bool ManualApproval, string DefaultGoal,
         int? DailyClickCap, int? MonthlyClickCap, int? DailyConversionCap, int? MonthlyConversionCap,
-        string[] AllowedCountries, List<GoalView> Goals);
+        string[] AllowedCountries, List<GoalView> Goals, bool PixelAutoApprove);
 
     private static NormalizedOffer Normalize(OfferInput b, OfferView? current)
     {
@@ -261,7 +270,8 @@ public static class OfferApi
             b.DailyConversionCap is not null ? Validate.Cap(b.DailyConversionCap, "daily_conversion_cap") : current?.DailyConversionCap,
             b.MonthlyConversionCap is not null ? Validate.Cap(b.MonthlyConversionCap, "monthly_conversion_cap") : current?.MonthlyConversionCap,
             b.AllowedCountries is not null ? Validate.Countries(b.AllowedCountries) : current?.AllowedCountries ?? [],
-            goals);
+            goals,
+            b.PixelAutoApprove ?? current?.PixelAutoApprove ?? false);
     }
 
     private static GoalView NormalizeGoal(GoalInput? g, string field)
@@ -278,6 +288,8 @@ public static class OfferApi
             RevenueType = revenueType,
             Revenue = PayoutAmount(revenueType, g.Revenue ?? g.Payout, $"{field}.revenue"),
             OncePerClick = g.OncePerClick ?? true,
+            MaxAmount = g.MaxAmount is { } max ? Validate.Money(max, $"{field}.max_amount", MoneyText.Max) : null,
+            PixelAmount = g.PixelAmount is { } fixedAmount ? Validate.Money(fixedAmount, $"{field}.pixel_amount", MoneyText.Max) : null,
         };
     }
 
@@ -290,10 +302,10 @@ public static class OfferApi
 
     private static Task UpsertGoal(NpgsqlConnection conn, NpgsqlTransaction tx, long offerId, GoalView g) =>
         conn.ExecuteAsync("""
-            INSERT INTO goals (offer_id, code, name, payout_type, payout, revenue_type, revenue, once_per_click)
-            VALUES (@offerId, @Code, @Name, @PayoutType, @Payout, @RevenueType, @Revenue, @OncePerClick)
+            INSERT INTO goals (offer_id, code, name, payout_type, payout, revenue_type, revenue, once_per_click, max_amount, pixel_amount)
+            VALUES (@offerId, @Code, @Name, @PayoutType, @Payout, @RevenueType, @Revenue, @OncePerClick, @MaxAmount, @PixelAmount)
             ON CONFLICT (offer_id, code) DO UPDATE SET name = excluded.name, payout_type = excluded.payout_type,
                 payout = excluded.payout, revenue_type = excluded.revenue_type, revenue = excluded.revenue,
-                once_per_click = excluded.once_per_click
-            """, new { offerId, g.Code, g.Name, g.PayoutType, g.Payout, g.RevenueType, g.Revenue, g.OncePerClick }, tx);
+                once_per_click = excluded.once_per_click, max_amount = excluded.max_amount, pixel_amount = excluded.pixel_amount
+            """, new { offerId, g.Code, g.Name, g.PayoutType, g.Payout, g.RevenueType, g.Revenue, g.OncePerClick, g.MaxAmount, g.PixelAmount }, tx);
 }

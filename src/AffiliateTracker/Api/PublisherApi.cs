@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using AffiliateTracker.Http;
 using AffiliateTracker.Network;
 using Dapper;
@@ -5,8 +6,8 @@ using Npgsql;
 
 namespace AffiliateTracker.Api;
 
-public sealed record PublisherCreate(string? Name, decimal? MinPayout, string? PostbackUrl);
-public sealed record PublisherUpdate(string? Name, string? Status, decimal? MinPayout, string? PostbackUrl);
+public sealed record PublisherCreate(string? Name, [property: JsonConverter(typeof(MoneyJsonConverter))] decimal? MinPayout, string? PostbackUrl);
+public sealed record PublisherUpdate(string? Name, string? Status, [property: JsonConverter(typeof(MoneyJsonConverter))] decimal? MinPayout, string? PostbackUrl);
 
 public sealed class PublisherView
 {

@@ -53,7 +53,23 @@ public static class LandingUrl
         var host = authority.StartsWith('[') ? authority[..(authority.IndexOf(']') + 1)]
             : authority.LastIndexOf(':') is var colon and >= 0 ? authority[..colon] : authority;
         if (!host.Equals(uri.Host, StringComparison.OrdinalIgnoreCase)) return "must be an absolute http or https URL";
-        return null;
+        return HostProblem(host, uri);
+    }
+
+    /// An internationalised host is stored in punycode, and what a browser makes of some characters is not what the
+    /// admin saw: an ideographic or full-width dot (U+3002, U+FF0E, U+FF61) separates labels, so
+    /// "good.example。evil.com" is the host good.example.evil.com, and full-width letters stand for ASCII ones. Such a
+    /// host is refused, with what it would have become, so what is saved is what the admin typed.
+    private static string? HostProblem(string host, Uri uri)
+    {
+        if (!host.Any(c => c > '~') || host.StartsWith('[')) return null;
+        var read = new StringBuilder(host.Length);
+        foreach (var c in host)
+            read.Append(c is '\u3002' or '\uFF0E' or '\uFF61' ? '.' : c is >= '\uFF01' and <= '\uFF5E' ? (char)(c - 0xFEE0) : c);
+        var seen = read.ToString().ToLowerInvariant();
+        return seen != host.ToLowerInvariant() || uri.IdnHost.Count(c => c == '.') != host.Count(c => c == '.')
+            ? $"has a host that browsers read as '{seen}'; write the host with plain dots and letters"
+            : null;
     }
 
     /// The URL as a Location header can carry it (ASCII only, or Kestrel refuses the header and the visitor gets

@@ -13,7 +13,7 @@ public static class ConversionCopy
     public const string Columns = """
         id, click_id, click_created_at, offer_id, advertiser_id, publisher_id, goal, txid, dedupe_key, status,
         amount, currency, original_amount, original_currency, payout, revenue, sub1, sub2, sub3, sub4, sub5,
-        source, click_ip, country, flags, via, created_at, hold_until, status_changed_at
+        source, click_ip, country, flags, via, created_at, hold_until, status_changed_at, awaiting_confirmation
         """;
     public const string HistoryColumns = "event_id, conversion_id, from_status, to_status, actor, reason, changed_at";
 
@@ -50,6 +50,7 @@ public static class ConversionCopy
             copy.Write(c.CreatedAt.UtcDateTime, NpgsqlDbType.TimestampTz);
             copy.Write(c.HoldUntil.UtcDateTime, NpgsqlDbType.TimestampTz);
             copy.Write(c.StatusChangedAt.UtcDateTime, NpgsqlDbType.TimestampTz);
+            copy.Write(c.AwaitingConfirmation, NpgsqlDbType.Boolean);
             if (withEvent)
             {
                 copy.Write(c.EventId, NpgsqlDbType.Uuid);

@@ -12,12 +12,18 @@ public sealed record ConversionCreated(
     decimal? OriginalAmount, string? OriginalCurrency, decimal Payout, decimal Revenue,
     string? Sub1, string? Sub2, string? Sub3, string? Sub4, string? Sub5, string? Source, string? ClickIp, string? Country,
     string[] Flags, string Via, DateTimeOffset CreatedAt, DateTimeOffset HoldUntil, DateTimeOffset StatusChangedAt,
-    string Actor, string? Reason);
+    string Actor, string? Reason, bool AwaitingConfirmation);
 
 /// A status change; the conversion id comes from Redis (the stream entry's "id" field). Offer, goal and
 /// dedupe key find the conversion when that id is not the one PostgreSQL kept.
 public sealed record ConversionStatusChanged(Guid EventId, string To, string Actor, string? Reason, DateTimeOffset At,
     long? OfferId = null, string? Goal = null, string? DedupeKey = null);
+
+/// The advertiser confirmed a conversion a browser reported. With Payout set, the advertiser's amount
+/// replaces the browser's, and payout and revenue follow from it; without (an approval that named no
+/// amount), the conversion is confirmed as it stands.
+public sealed record ConversionConfirmed(Guid EventId, string Actor, DateTimeOffset At, long OfferId, string Goal, string DedupeKey,
+    decimal? Amount, decimal? OriginalAmount, string? OriginalCurrency, decimal? Payout, decimal? Revenue);
 
 /// The JSON of stream events and postback log entries: snake_case, so the names are the table columns.
 /// Source-generated (ConversionJsonContext): no reflection, and the writer is the generated fast path,
@@ -26,6 +32,7 @@ public static class ConversionJson
 {
     public static byte[] Serialize(ConversionCreated value) => JsonSerializer.SerializeToUtf8Bytes(value, ConversionJsonContext.Default.ConversionCreated);
     public static byte[] Serialize(ConversionStatusChanged value) => JsonSerializer.SerializeToUtf8Bytes(value, ConversionJsonContext.Default.ConversionStatusChanged);
+    public static byte[] Serialize(ConversionConfirmed value) => JsonSerializer.SerializeToUtf8Bytes(value, ConversionJsonContext.Default.ConversionConfirmed);
     public static byte[] Serialize(PostbackLogEntry value) => JsonSerializer.SerializeToUtf8Bytes(value, ConversionJsonContext.Default.PostbackLogEntry);
     public static byte[] Serialize(List<PostbackLogEntry> value) => JsonSerializer.SerializeToUtf8Bytes(value, ConversionJsonContext.Default.ListPostbackLogEntry);
 
@@ -36,6 +43,7 @@ public static class ConversionJson
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(ConversionCreated))]
 [JsonSerializable(typeof(ConversionStatusChanged))]
+[JsonSerializable(typeof(ConversionConfirmed))]
 [JsonSerializable(typeof(PostbackLogEntry))]
 [JsonSerializable(typeof(List<PostbackLogEntry>))]
 internal sealed partial class ConversionJsonContext : JsonSerializerContext;

@@ -44,7 +44,9 @@ public sealed class ConversionFlusher(
                         }
                         else
                         {
-                            changes.Add((e.Id, new ConversionStore.Change(e.Field("id")!, ConversionJson.Deserialize<ConversionStatusChanged>(e.Payload))));
+                            changes.Add((e.Id, e.Field("t") == "m"
+                                ? new ConversionStore.Change(e.Field("id")!, null, ConversionJson.Deserialize<ConversionConfirmed>(e.Payload))
+                                : new ConversionStore.Change(e.Field("id")!, ConversionJson.Deserialize<ConversionStatusChanged>(e.Payload))));
                             continue;
                         }
                     }
@@ -62,7 +64,7 @@ public sealed class ConversionFlusher(
                 foreach (var (entryId, change) in changes)
                 {
                     if (!missing.Contains(change)) { done.Add(entryId); continue; }
-                    if (time.GetUtcNow() - change.Event.At > GiveUpOnMissing)
+                    if (time.GetUtcNow() - change.At > GiveUpOnMissing)
                     {
                         await consumer.DeadLetterAsync(keys.ConversionStream(shard), entries.First(e => e.Id == entryId),
                             $"conversion {change.ConversionId} never reached PostgreSQL");

@@ -11,20 +11,24 @@ public sealed class ConversionRecorder(ConnectionMultiplexer redis, RedisKeys ke
 {
     public ValueTask DisposeAsync() => _creates.DisposeAsync();
 
-    public sealed record Created(bool IsNew, string ConversionId, string Status, string[] Flags);
-    public enum ChangeResult { NotFound, Unchanged, Changed, NotAllowed, HeldForReview }
+    /// Unconfirmed: a browser reported it and the advertiser has not confirmed it yet.
+    public sealed record Created(bool IsNew, string ConversionId, string Status, string[] Flags, bool Unconfirmed);
+    public enum ChangeResult { NotFound, Unchanged, Changed, NotAllowed, HeldForReview, NeedsConfirmation }
+    public enum ConfirmResult { NotFound, AlreadyConfirmed, Confirmed }
 
+    // The dedupe record is "id|status", then "|review" while a flag waits for an admin, then "|unconfirmed"
+    // while a conversion an unsigned pixel reported waits for the advertiser's confirmation.
+    //
     // A batch of creations in one shard; per item 7 KEYS (dedupe, stream, offer-day, offer-month, pub-day,
-    // pub-month, ip-day) and 12 ARGV (id, status, dedupe ttl ms, payload, 4 caps (0 = none), day ttl ms,
-    // month ttl ms, ip limit (0 = none), '1' when already flagged). Items run in order, so the same
-    // conversion twice in one batch is created once. The record is "id|status", plus "|review" while a
-    // flag waits for an admin.
+    // pub-month, ip-day) and 13 ARGV (id, status, dedupe ttl ms, payload, 4 caps (0 = none), day ttl ms,
+    // month ttl ms, ip limit (0 = none), '1' when already flagged, '1' when unconfirmed). Items run in order,
+    // so the same conversion twice in one batch is created once.
     private const string CreateScript = """
         local function create(k, a)
           local existing = redis.call('GET', KEYS[k + 1])
           if existing then
-            local id, current = string.match(existing, '^([^|]*)|([^|]*)')
-            return {0, id .. '|' .. current}
+            local id, current, marks = string.match(existing, '^([^|]*)|([^|]*)(.*)$')
+            return {0, id .. '|' .. current, '', marks}
           end
           local flags = {}
           local over = false
@@ -45,13 +49,14 @@ public sealed class ConversionRecorder(ConnectionMultiplexer redis, RedisKeys ke
             review = '|review'
             if status == 'approved' then status = 'pending' end
           end
+          local unconfirmed = ARGV[a + 13] == '1' and '|unconfirmed' or ''
           local f = table.concat(flags, ',')
-          redis.call('SET', KEYS[k + 1], ARGV[a + 1] .. '|' .. status .. review, 'PX', ARGV[a + 3])
+          redis.call('SET', KEYS[k + 1], ARGV[a + 1] .. '|' .. status .. review .. unconfirmed, 'PX', ARGV[a + 3])
           redis.call('XADD', KEYS[k + 2], '*', 't', 'c', 'd', ARGV[a + 4], 'f', f)
-          return {1, ARGV[a + 1] .. '|' .. status, f}
+          return {1, ARGV[a + 1] .. '|' .. status, f, unconfirmed}
         end
         local out = {}
-        for i = 0, #KEYS / 7 - 1 do out[i + 1] = create(i * 7, i * 12) end
+        for i = 0, #KEYS / 7 - 1 do out[i + 1] = create(i * 7, i * 13) end
         return out
         """;
 
@@ -80,12 +85,14 @@ public sealed class ConversionRecorder(ConnectionMultiplexer redis, RedisKeys ke
     private const string ChangeScript = """
         local existing = redis.call('GET', KEYS[1])
         if not existing then return {-1, ''} end
-        local id, current, review = string.match(existing, '^([^|]*)|([^|]*)(.*)$')
+        local id, current, marks = string.match(existing, '^([^|]*)|([^|]*)(.*)$')
         if current == ARGV[1] then return {0, id .. '|' .. current} end
         if not string.find(',' .. ARGV[3] .. ',', ',' .. current .. ',', 1, true) then return {2, id .. '|' .. current} end
+        -- A browser-reported conversion is confirmed (ConfirmScript) before the advertiser's approval applies.
+        if ARGV[1] == 'approved' and string.find(marks, '|unconfirmed', 1, true) then return {4, id .. '|' .. current} end
         -- A flagged conversion is approved only by an admin; the advertiser may still reject it.
-        if review ~= '' and ARGV[1] == 'approved' then return {3, id .. '|' .. current} end
-        redis.call('SET', KEYS[1], id .. '|' .. ARGV[1] .. review, 'KEEPTTL')
+        if ARGV[1] == 'approved' and string.find(marks, '|review', 1, true) then return {3, id .. '|' .. current} end
+        redis.call('SET', KEYS[1], id .. '|' .. ARGV[1] .. marks, 'KEEPTTL')
         redis.call('XADD', KEYS[2], '*', 't', 's', 'id', id, 'd', ARGV[2])
         return {1, id .. '|' .. ARGV[1]}
         """;
@@ -109,11 +116,36 @@ public sealed class ConversionRecorder(ConnectionMultiplexer redis, RedisKeys ke
             (long)TimeSpan.FromDays(2).TotalMilliseconds, (long)TimeSpan.FromDays(32).TotalMilliseconds,
             c.ClickIp is null ? 0 : ipLimit,
             c.Flags.Length > 0 ? "1" : "0",
+            c.AwaitingConfirmation ? "1" : "0",
         ];
         var r = (RedisResult[])(await _creates.RunAsync((k, a)))!;
         var (id, status) = Split((string)r[1]!);
-        var flags = r.Length > 2 ? ((string?)r[2] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries) : [];
-        return new Created((int)r[0] == 1, id, status, flags);
+        var flags = ((string?)r[2] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
+        return new Created((int)r[0] == 1, id, status, flags, ((string?)r[3] ?? "").Contains("|unconfirmed", StringComparison.Ordinal));
+    }
+
+    // KEYS: dedupe, stream. ARGV: payload. Takes the "|unconfirmed" mark off and appends the confirmation
+    // (with the advertiser's amount) once: a second confirmation finds no mark and changes nothing.
+    private const string ConfirmScript = """
+        local existing = redis.call('GET', KEYS[1])
+        if not existing then return {-1, ''} end
+        local id, current, marks = string.match(existing, '^([^|]*)|([^|]*)(.*)$')
+        local i = string.find(marks, '|unconfirmed', 1, true)
+        if not i then return {0, id .. '|' .. current} end
+        marks = string.sub(marks, 1, i - 1) .. string.sub(marks, i + 12)
+        redis.call('SET', KEYS[1], id .. '|' .. current .. marks, 'KEEPTTL')
+        redis.call('XADD', KEYS[2], '*', 't', 'm', 'id', id, 'd', ARGV[1])
+        return {1, id .. '|' .. current}
+        """;
+
+    public async Task<(ConfirmResult Result, string? ConversionId, string? Status)> ConfirmAsync(ConversionConfirmed confirmation)
+    {
+        var r = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(ConfirmScript,
+            [keys.ConversionDedupe(confirmation.OfferId, confirmation.Goal, confirmation.DedupeKey), keys.ConversionStream(keys.ConversionShard(confirmation.OfferId))],
+            [ConversionJson.Serialize(confirmation)]))!;
+        if ((int)r[0] == -1) return (ConfirmResult.NotFound, null, null);
+        var (id, status) = Split((string)r[1]!);
+        return ((int)r[0] == 1 ? ConfirmResult.Confirmed : ConfirmResult.AlreadyConfirmed, id, status);
     }
 
     public async Task<(ChangeResult Result, string? ConversionId, string? Status)> ChangeStatusAsync(
@@ -125,17 +157,23 @@ public sealed class ConversionRecorder(ConnectionMultiplexer redis, RedisKeys ke
         var code = (int)r[0];
         if (code == -1) return (ChangeResult.NotFound, null, null);
         var (id, status) = Split((string)r[1]!);
-        return (code switch { 0 => ChangeResult.Unchanged, 1 => ChangeResult.Changed, 3 => ChangeResult.HeldForReview, _ => ChangeResult.NotAllowed }, id, status);
+        return (code switch
+        {
+            0 => ChangeResult.Unchanged, 1 => ChangeResult.Changed, 3 => ChangeResult.HeldForReview, 4 => ChangeResult.NeedsConfirmation,
+            _ => ChangeResult.NotAllowed,
+        }, id, status);
     }
 
-    // KEYS: dedupe. ARGV: id, expected current status ('' = any), new status, keep review mark ('1'/'0')
+    // KEYS: dedupe. ARGV: id, expected current status ('' = any), new status, keep review mark ('1'/'0').
+    // An approval through the API is also the confirmation an unconfirmed conversion waited for.
     private const string RememberScript = """
         local existing = redis.call('GET', KEYS[1])
         if not existing then return 0 end
-        local id, current, review = string.match(existing, '^([^|]*)|([^|]*)(.*)$')
+        local id, current, marks = string.match(existing, '^([^|]*)|([^|]*)(.*)$')
         if id ~= ARGV[1] or (ARGV[2] ~= '' and current ~= ARGV[2]) then return 0 end
-        if ARGV[4] ~= '1' then review = '' end
-        redis.call('SET', KEYS[1], id .. '|' .. ARGV[3] .. review, 'KEEPTTL')
+        local review = (ARGV[4] == '1' and string.find(marks, '|review', 1, true)) and '|review' or ''
+        local unconfirmed = (ARGV[3] ~= 'approved' and string.find(marks, '|unconfirmed', 1, true)) and '|unconfirmed' or ''
+        redis.call('SET', KEYS[1], id .. '|' .. ARGV[3] .. review .. unconfirmed, 'KEEPTTL')
         return 1
         """;
 

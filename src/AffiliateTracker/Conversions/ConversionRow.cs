@@ -31,6 +31,8 @@ public sealed class ConversionRow
     public DateTime CreatedAt { get; init; }
     public DateTime HoldUntil { get; init; }
     public DateTime StatusChangedAt { get; init; }
+    /// Reported by a browser (an unsigned pixel) and not yet confirmed by the advertiser: never approved by the hold.
+    public bool AwaitingConfirmation { get; init; }
 
     public static ConversionRow From(ConversionCreated c) => new()
     {
@@ -39,5 +41,6 @@ public sealed class ConversionRow
         Currency = c.Currency, OriginalAmount = c.OriginalAmount, OriginalCurrency = c.OriginalCurrency, Payout = c.Payout, Revenue = c.Revenue,
         Sub1 = c.Sub1, Sub2 = c.Sub2, Sub3 = c.Sub3, Sub4 = c.Sub4, Sub5 = c.Sub5, Source = c.Source, Country = c.Country, Flags = c.Flags,
         Via = c.Via, CreatedAt = c.CreatedAt.UtcDateTime, HoldUntil = c.HoldUntil.UtcDateTime, StatusChangedAt = c.StatusChangedAt.UtcDateTime,
+        AwaitingConfirmation = c.AwaitingConfirmation,
     };
 }

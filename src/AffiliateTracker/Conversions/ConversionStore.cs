@@ -12,7 +12,13 @@ namespace AffiliateTracker.Conversions;
 /// re-delivered event changes nothing.
 public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
 {
-    public sealed record Change(string ConversionId, ConversionStatusChanged Event);
+    /// A status change or a confirmation, in stream order (a confirmation comes before the approval it allows).
+    public sealed record Change(string ConversionId, ConversionStatusChanged? Event, ConversionConfirmed? Confirmation = null)
+    {
+        public DateTimeOffset At => Event?.At ?? Confirmation!.At;
+        public (long? OfferId, string? Goal, string? DedupeKey) Key =>
+            Event is { } e ? (e.OfferId, e.Goal, e.DedupeKey) : (Confirmation!.OfferId, Confirmation.Goal, Confirmation.DedupeKey);
+    }
     public sealed record Kept(ConversionCreated Create, string KeptId, string KeptStatus);
     public sealed record Result(List<Change> Missing, List<Kept> Conflicts);
 
@@ -50,11 +56,15 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
         {
             var id = change.ConversionId;
             // The id Redis gave may not be the one PostgreSQL kept; the dedupe key finds the conversion either way.
-            if (change.Event.OfferId is { } offerId && await conn.QuerySingleOrDefaultAsync<string>(
+            var (offerId, goal, key) = change.Key;
+            if (offerId is not null && await conn.QuerySingleOrDefaultAsync<string>(
                     "SELECT id FROM conversions WHERE offer_id = @offerId AND goal = @goal AND dedupe_key = @key",
-                    new { offerId, goal = change.Event.Goal, key = change.Event.DedupeKey }, tx) is { } kept)
+                    new { offerId, goal, key }, tx) is { } kept)
                 id = kept;
-            if (await ApplyChangeAsync(conn, tx, snapshot, id, change.Event, now) is Applied.Missing) missing.Add(change);
+            var applied = change.Event is { } e
+                ? await ApplyChangeAsync(conn, tx, snapshot, id, e, now)
+                : await ApplyConfirmationAsync(conn, tx, id, change.Confirmation!);
+            if (applied is Applied.Missing) missing.Add(change);
         }
         await tx.CommitAsync();
         return new Result(missing, conflicts);
@@ -70,7 +80,9 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
         var row = await conn.QuerySingleOrDefaultAsync<ConversionRow>("""
             WITH old AS (SELECT id, status FROM conversions WHERE id = @conversionId FOR UPDATE),
             upd AS (
-                UPDATE conversions c SET status = @to, status_changed_at = @at
+                UPDATE conversions c SET status = @to, status_changed_at = @at,
+                    -- An approval by the advertiser or an admin is the confirmation a browser-reported conversion waited for.
+                    awaiting_confirmation = c.awaiting_confirmation AND @to <> 'approved'
                 FROM old WHERE c.id = old.id AND old.status = ANY(@from)
                   AND (@to <> 'approved' OR cardinality(c.flags) = 0 OR @reviewer)
                 RETURNING c.*, old.status AS from_status
@@ -87,6 +99,36 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
                 ? Applied.Missing : Applied.NoChange;
         await PublisherPostbackQueue.EnqueueAsync(conn, tx, snapshot, [(change.EventId, row)], now);
         return Applied.Changed;
+    }
+
+    /// The advertiser's confirmation of a browser-reported conversion that is still pending: with an amount, the
+    /// advertiser's amount, payout and revenue replace the browser's. The history row says what changed.
+    public static async Task<Applied> ApplyConfirmationAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string conversionId, ConversionConfirmed m)
+    {
+        var rows = await conn.ExecuteAsync("""
+            WITH old AS (SELECT id, amount, payout FROM conversions WHERE id = @conversionId FOR UPDATE),
+            upd AS (
+                UPDATE conversions c SET awaiting_confirmation = false,
+                    amount = CASE WHEN @payout::numeric IS NULL THEN c.amount ELSE @amount END,
+                    original_amount = CASE WHEN @payout::numeric IS NULL THEN c.original_amount ELSE @originalAmount END,
+                    original_currency = CASE WHEN @payout::numeric IS NULL THEN c.original_currency ELSE @originalCurrency END,
+                    payout = coalesce(@payout, c.payout), revenue = coalesce(@revenue, c.revenue)
+                FROM old WHERE c.id = old.id AND c.awaiting_confirmation AND c.status = 'pending'
+                RETURNING c.id, c.status, c.amount, c.payout, old.amount AS old_amount, old.payout AS old_payout
+            )
+            INSERT INTO conversion_status_history (event_id, conversion_id, from_status, to_status, actor, reason, changed_at)
+            SELECT @eventId, id, status, status, @actor,
+                   CASE WHEN @payout::numeric IS NULL THEN 'confirmed by the advertiser as reported'
+                        ELSE format('confirmed by the advertiser: amount %s -> %s, payout %s -> %s',
+                                    coalesce(old_amount::text, 'none'), coalesce(amount::text, 'none'), old_payout, payout) END,
+                   @at
+            FROM upd
+            ON CONFLICT (event_id) DO NOTHING
+            """, new { conversionId, m.Amount, m.OriginalAmount, m.OriginalCurrency, m.Payout, m.Revenue, m.EventId, m.Actor,
+                       at = m.At.UtcDateTime }, tx);
+        if (rows > 0) return Applied.Changed;
+        return await conn.ExecuteScalarAsync<int>("SELECT count(*) FROM conversions WHERE id = @conversionId", new { conversionId }, tx) == 0
+            ? Applied.Missing : Applied.NoChange;
     }
 
     /// New conversions and their first history rows. Fast path: binary COPY straight into both tables under a

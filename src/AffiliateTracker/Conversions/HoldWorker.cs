@@ -7,8 +7,8 @@ using Npgsql;
 
 namespace AffiliateTracker.Conversions;
 
-/// Approves pending conversions whose hold has ended, unless the offer needs manual approval or the
-/// conversion is flagged for review. The claim is one conditional UPDATE over rows locked with
+/// Approves pending conversions whose hold has ended, unless the offer needs manual approval, the
+/// conversion is flagged for review, or a browser reported it and the advertiser has not confirmed it. The claim is one conditional UPDATE over rows locked with
 /// SKIP LOCKED, so any number of instances run this without approving a conversion twice.
 public sealed class HoldWorker(
     NpgsqlDataSource db, NetworkCache network, ConversionRecorder recorder, IOptions<ConversionOptions> options,
@@ -44,6 +44,7 @@ public sealed class HoldWorker(
             WITH due AS (
                 SELECT c.id FROM conversions c JOIN offers o ON o.id = c.offer_id
                 WHERE c.status = 'pending' AND c.hold_until <= @now AND NOT o.manual_approval AND cardinality(c.flags) = 0
+                  AND NOT c.awaiting_confirmation
                 ORDER BY c.hold_until
                 LIMIT @limit
                 FOR UPDATE OF c SKIP LOCKED

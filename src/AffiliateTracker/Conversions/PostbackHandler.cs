@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using AffiliateTracker.Api;
@@ -10,7 +11,8 @@ namespace AffiliateTracker.Conversions;
 
 /// Decides what a postback or pixel means: which click, which advertiser, which goal, how much, and
 /// whether it is new, a duplicate, or a status change. Never touches PostgreSQL except to find a click
-/// older than the Redis hot period.
+/// older than the Redis hot period. What a browser reports (an unsigned pixel: its txid and amount are
+/// the visitor's to forge) is bounded by the goal and waits for the advertiser's confirmation.
 public sealed class PostbackHandler(
     NetworkCache network, ClickLookup clicks, ConversionRecorder recorder, PostbackSigning signing, IOptions<ConversionOptions> options,
     TimeProvider time)
@@ -49,6 +51,10 @@ public sealed class PostbackHandler(
     {
         var advertiser = snapshot.Advertiser(offer.AdvertiserId);
         if (advertiser is null) return PostbackOutcome.Fail(404, "unknown_click", "No click with this id is known.");
+        var now = time.UtcNowForStorage();
+        // What a browser reports (an unsigned pixel) is bounded and waits for the advertiser; what the advertiser's
+        // server says, or signed for the browser to carry, is the advertiser's word.
+        var fromBrowser = false;
         if (via == Via.Postback)
         {
             // Constant-time comparison of hashes; the token itself is never stored.
@@ -68,6 +74,11 @@ public sealed class PostbackHandler(
         {
             return PostbackOutcome.Fail(400, "offer_mismatch", "The click belongs to another offer.");
         }
+        else if (req.PixelSignature is not null)
+        {
+            if (CheckSignedPixel(req, offer, advertiser, now) is { } refused) return refused;
+        }
+        else fromBrowser = true;
         if (!advertiser.IsActive) return PostbackOutcome.Fail(403, "advertiser_suspended", "This advertiser is suspended.");
 
         var goalCode = req.Goal ?? offer.DefaultGoal;
@@ -81,7 +92,6 @@ public sealed class PostbackHandler(
         else if (req.Txid is not null) dedupeKey = "t:" + req.Txid;
         else return PostbackOutcome.Fail(400, "txid_required", $"Goal '{goal.Code}' may convert more than once per click, so each conversion needs its txid.");
 
-        var now = time.UtcNowForStorage();
         var actor = via == Via.Pixel ? "pixel" : $"advertiser:{advertiser.Id}";
 
         // A status for a conversion we already have is a status change.
@@ -90,13 +100,21 @@ public sealed class PostbackHandler(
             var change = new ConversionStatusChanged(Guid.NewGuid(), req.Status, actor, req.Reason ?? $"{req.Status} by {via.ToString().ToLowerInvariant()}", now,
                 offer.Id, goal.Code, dedupeKey);
             var (result, id, status) = await recorder.ChangeStatusAsync(offer.Id, goal.Code, dedupeKey, change);
+            if (result == ConversionRecorder.ChangeResult.NeedsConfirmation)
+            {
+                // The advertiser approves what a browser reported: that confirms it, at the amount the approval names.
+                Priced? priced = null;
+                if (req.Amount is not null && Price(req, offer, goal, click, snapshot, fromBrowser: false, out priced) is { } refused) return refused;
+                await recorder.ConfirmAsync(Confirmation(actor, now, offer, goal, dedupeKey, priced));
+                (result, id, status) = await recorder.ChangeStatusAsync(offer.Id, goal.Code, dedupeKey, change);
+            }
             switch (result)
             {
                 case ConversionRecorder.ChangeResult.Changed: return new PostbackOutcome(200, "updated", $"Conversion is now {status}.", id, status);
                 case ConversionRecorder.ChangeResult.Unchanged: return new PostbackOutcome(200, "duplicate", $"Conversion is already {status}.", id, status);
                 case ConversionRecorder.ChangeResult.HeldForReview:
                     return new PostbackOutcome(409, "held_for_review", "Conversion is flagged for review; a network admin decides whether it is approved.", id, status);
-                case ConversionRecorder.ChangeResult.NotAllowed:
+                case ConversionRecorder.ChangeResult.NotAllowed or ConversionRecorder.ChangeResult.NeedsConfirmation:
                     return new PostbackOutcome(409, "status_locked", $"Conversion is {status}; it cannot become {req.Status}.", id, status);
             }
         }
@@ -104,10 +122,60 @@ public sealed class PostbackHandler(
         if (now - click.CreatedAt > offer.AttributionWindow)
             return PostbackOutcome.Fail(410, "click_expired", $"The click is older than the offer's {offer.AttributionWindow.TotalHours:0}-hour attribution window.");
 
+        var flags = new List<string>();
+        if (Price(req, offer, goal, click, snapshot, fromBrowser, out var money) is { } invalid) return invalid;
+        if (money.OverLimit) flags.Add("amount_over_limit");
+        if (now - click.CreatedAt < _options.MinTimeToConvert) flags.Add("too_fast");
+        if (click.IsBot) flags.Add("bot_click");
+        var status0 = req.Status ?? ConversionStatus.Pending;
+        if (flags.Count > 0 && status0 == ConversionStatus.Approved) status0 = ConversionStatus.Pending;
+        var awaiting = fromBrowser && !offer.PixelAutoApprove;
+
+        var created = new ConversionCreated(
+            Guid.NewGuid(), Ulid.New(now), click.ClickId, click.CreatedAt, offer.Id, offer.AdvertiserId, click.PublisherId,
+            goal.Code, req.Txid, dedupeKey, status0, money.Amount, offer.Currency, money.OriginalAmount, money.OriginalCurrency,
+            money.Payout, money.Revenue,
+            click.Sub1, click.Sub2, click.Sub3, click.Sub4, click.Sub5, click.Source, click.Ip, click.Country,
+            flags.ToArray(), via == Via.Pixel ? "pixel" : "postback", now, now + offer.HoldPeriod, now, actor, req.Reason, awaiting);
+
+        var dedupeTtl = offer.AttributionWindow + offer.HoldPeriod + _options.DedupeGrace;
+        var r = await recorder.CreateAsync(created, offer, snapshot.PublisherCaps(offer.Id, click.PublisherId),
+            _options.MaxConversionsPerIpPerDay, dedupeTtl, now);
+        if (r.IsNew)
+        {
+            var held = flags.Concat(r.Flags).ToList();
+            return new PostbackOutcome(200, "created",
+                held.Count > 0 ? $"Conversion recorded and held for review ({string.Join(", ", held)})."
+                : awaiting ? "Conversion recorded; it waits for the advertiser's confirmation before it can be approved."
+                : "Conversion recorded.", r.ConversionId, r.Status);
+        }
+        // The advertiser's server reports what a browser reported first: that is the confirmation, and its amount wins.
+        if (r.Unconfirmed && via == Via.Postback)
+        {
+            var (confirmed, id, status) = await recorder.ConfirmAsync(Confirmation(actor, now, offer, goal, dedupeKey, req.Amount is null ? null : money));
+            if (confirmed == ConversionRecorder.ConfirmResult.Confirmed)
+                return new PostbackOutcome(200, "updated", req.Amount is null ? "Conversion confirmed as reported."
+                    : "Conversion confirmed; its amount, payout and revenue now follow the amount this postback gives.", id, status);
+        }
+        return new PostbackOutcome(200, "duplicate", "This conversion was already recorded.", r.ConversionId, r.Status);
+    }
+
+    /// The money of a conversion: the sale amount in the offer's currency, and what the goal pays on it. An unsigned
+    /// pixel's amount is the browser's word: a goal's pixel_amount replaces it, and max_amount caps it (flagged).
+    private sealed record Priced(decimal? Amount, decimal? OriginalAmount, string? OriginalCurrency, decimal Payout, decimal Revenue, bool OverLimit);
+
+    private static PostbackOutcome? Price(PostbackRequest req, OfferConfig offer, GoalConfig goal, ClickRecord click, NetworkSnapshot snapshot,
+        bool fromBrowser, out Priced priced)
+    {
+        priced = null!;
         var saleAmount = req.Amount;
         decimal? originalAmount = null;
         string? originalCurrency = null;
-        if (req.Currency is { } currency && currency != offer.Currency)
+        if (fromBrowser && goal.PixelAmount is { } fixedAmount)
+        {
+            saleAmount = fixedAmount;
+        }
+        else if (req.Currency is { } currency && currency != offer.Currency)
         {
             if (snapshot.Rate(currency, offer.Currency) is not { } rate)
                 return PostbackOutcome.Fail(422, "currency_mismatch", $"The offer is paid in {offer.Currency} and no {currency}→{offer.Currency} rate is configured.");
@@ -116,31 +184,31 @@ public sealed class PostbackHandler(
             if (saleAmount > MaxAmount)
                 return PostbackOutcome.Fail(400, "invalid_amount", $"amount converted to {offer.Currency} exceeds {MaxAmount}.");
         }
+        var overLimit = fromBrowser && goal.MaxAmount is { } max && saleAmount > max;
+        if (overLimit) saleAmount = goal.MaxAmount;
 
         var payoutRule = snapshot.Override(offer.Id, click.PublisherId, goal.Code) is { } o ? (o.PayoutType, o.Payout) : (goal.PayoutType, goal.Payout);
         if ((payoutRule.PayoutType == "percent" || goal.RevenueType == "percent") && saleAmount is null)
             return PostbackOutcome.Fail(400, "amount_required", $"Goal '{goal.Code}' pays a percentage of the sale, so amount is required.");
+        priced = new Priced(saleAmount, originalAmount, originalCurrency,
+            Commission.Compute(payoutRule.PayoutType, payoutRule.Payout, saleAmount), Commission.Compute(goal.RevenueType, goal.Revenue, saleAmount), overLimit);
+        return null;
+    }
 
-        var flags = new List<string>();
-        if (now - click.CreatedAt < _options.MinTimeToConvert) flags.Add("too_fast");
-        if (click.IsBot) flags.Add("bot_click");
-        var status0 = req.Status ?? ConversionStatus.Pending;
-        if (flags.Count > 0 && status0 == ConversionStatus.Approved) status0 = ConversionStatus.Pending;
+    private static ConversionConfirmed Confirmation(string actor, DateTimeOffset now, OfferConfig offer, GoalConfig goal, string dedupeKey, Priced? money) =>
+        new(Guid.NewGuid(), actor, now, offer.Id, goal.Code, dedupeKey, money?.Amount, money?.OriginalAmount, money?.OriginalCurrency, money?.Payout, money?.Revenue);
 
-        var created = new ConversionCreated(
-            Guid.NewGuid(), Ulid.New(now), click.ClickId, click.CreatedAt, offer.Id, offer.AdvertiserId, click.PublisherId,
-            goal.Code, req.Txid, dedupeKey, status0, saleAmount, offer.Currency, originalAmount, originalCurrency,
-            Commission.Compute(payoutRule.PayoutType, payoutRule.Payout, saleAmount), Commission.Compute(goal.RevenueType, goal.Revenue, saleAmount),
-            click.Sub1, click.Sub2, click.Sub3, click.Sub4, click.Sub5, click.Source, click.Ip, click.Country,
-            flags.ToArray(), via == Via.Pixel ? "pixel" : "postback", now, now + offer.HoldPeriod, now, actor, req.Reason);
-
-        var dedupeTtl = offer.AttributionWindow + offer.HoldPeriod + _options.DedupeGrace;
-        var r = await recorder.CreateAsync(created, offer, snapshot.PublisherCaps(offer.Id, click.PublisherId),
-            _options.MaxConversionsPerIpPerDay, dedupeTtl, now);
-        return r.IsNew
-            ? new PostbackOutcome(200, "created", flags.Count + r.Flags.Length > 0
-                ? $"Conversion recorded and held for review ({string.Join(", ", flags.Concat(r.Flags))})." : "Conversion recorded.", r.ConversionId, r.Status)
-            : new PostbackOutcome(200, "duplicate", "This conversion was already recorded.", r.ConversionId, r.Status);
+    /// A pixel the advertiser signed for the browser to carry: its amount and txid are the advertiser's word.
+    private PostbackOutcome? CheckSignedPixel(PostbackRequest req, OfferConfig offer, AdvertiserConfig advertiser, DateTimeOffset now)
+    {
+        if (req.Txid is null) return PostbackOutcome.Fail(400, "txid_required", "A signed pixel names the order it signs: txid is required.");
+        if (!long.TryParse(req.Expires, NumberStyles.None, CultureInfo.InvariantCulture, out var expires))
+            return PostbackOutcome.Fail(400, "invalid_expires", "A signed pixel needs expires, a Unix time in seconds.");
+        var message = PostbackSigning.PixelMessage(offer.Id, req.Goal, req.Txid, req.AmountText, expires);
+        if (!signing.VerifyPixel(advertiser.Id, advertiser.SigningKeyVersion, message, req.PixelSignature!))
+            return PostbackOutcome.Fail(403, "bad_signature", "sig is not an HMAC-SHA256 of this pixel by the advertiser's current signing key.");
+        if (now.ToUnixTimeSeconds() > expires) return PostbackOutcome.Fail(403, "signature_expired", "The pixel's signature has expired.");
+        return null;
     }
 
     // Keeps every stored amount, payout and revenue inside numeric(18,4).

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using AffiliateTracker.Http;
 using AffiliateTracker.Storage;
 
 namespace AffiliateTracker.Conversions;
@@ -13,6 +14,12 @@ public sealed record PostbackRequest(
     /// An HMAC signature header and the bytes it signs, when the advertiser signs instead of sending a token.
     public string? Signature { get; init; }
     public byte[] Signed { get; init; } = [];
+
+    /// A signed pixel: `sig` (HMAC-SHA256 hex by the advertiser's signing key, PostbackSigning.PixelMessage)
+    /// and `expires` (Unix seconds, as signed), with the exact amount text that was signed.
+    public string? PixelSignature { get; init; }
+    public string? Expires { get; init; }
+    public string? AmountText { get; init; }
 
     private const int MaxBody = 64 * 1024;
 
@@ -79,13 +86,9 @@ public sealed record PostbackRequest(
         if (goal is { Length: > 50 }) throw new Invalid("unknown_goal", "goal is longer than any goal code.");
 
         decimal? amount = null;
-        if ((Get("amount") ?? Get("sale_amount")) is { } a)
-        {
-            if (!decimal.TryParse(a, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) || value > 1_000_000_000_000m)
-                throw new Invalid("invalid_amount", "amount must be a non-negative decimal number with a point, such as 120.50.");
-            if (value != Math.Round(value, 4)) throw new Invalid("invalid_amount", "amount may have at most 4 decimal places.");
-            amount = value;
-        }
+        var amountText = Get("amount") ?? Get("sale_amount");
+        if (amountText is not null)
+            amount = MoneyText.TryParse(amountText, out var value) ? value : throw new Invalid("invalid_amount", $"amount {MoneyText.Rule}.");
 
         var currency = Get("currency")?.ToUpperInvariant();
         if (currency is not null && (currency.Length != 3 || !currency.All(char.IsAsciiLetterUpper)))
@@ -93,16 +96,19 @@ public sealed record PostbackRequest(
 
         // The advertiser's order id must match exactly later, so it is refused rather than cleaned.
         var txid = Get("txid") ?? Get("adv_sub") ?? Get("order_id");
-        if (txid is not null && (txid.Length > MaxTxidLength || txid.Any(char.IsControl) || AffiliateTracker.Http.InputText.Clean(txid) != txid))
+        if (txid is not null && (txid.Length > MaxTxidLength || txid.Any(char.IsControl) || InputText.Clean(txid) != txid))
             throw new Invalid("invalid_txid", $"txid must be at most {MaxTxidLength} printable characters.");
 
         var status = Get("status")?.ToLowerInvariant();
         if (status is not null && !ConversionStatus.IsKnown(status))
             throw new Invalid("invalid_status", "status must be approved, rejected or pending (or left out).");
 
-        var reason = AffiliateTracker.Http.InputText.Clean(Get("reason") ?? Get("comment"));
+        var reason = InputText.Clean(Get("reason") ?? Get("comment"));
         if (reason is { Length: > 500 }) reason = reason[..500];
 
-        return new PostbackRequest(clickId, offerId, goal, amount, currency, txid, status, Get("token") ?? Get("security_token"), reason);
+        return new PostbackRequest(clickId, offerId, goal, amount, currency, txid, status, Get("token") ?? Get("security_token"), reason)
+        {
+            PixelSignature = Get("sig"), Expires = Get("expires"), AmountText = amountText,
+        };
     }
 }

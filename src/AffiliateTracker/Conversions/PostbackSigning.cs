@@ -36,6 +36,22 @@ public sealed class PostbackSigning(IConfiguration config)
         return CryptographicOperations.FixedTimeEquals(expected, presented);
     }
 
+    /// What a signed pixel's `sig` covers: the offer, the goal and amount as sent ("" when left out), the txid
+    /// and the expiry, so that a signature cannot be moved to another offer, goal, order, amount or time.
+    public static string PixelMessage(long offerId, string? goal, string txid, string? amount, long expires) =>
+        $"pixel\n{offerId}\n{goal}\n{txid}\n{amount}\n{expires}";
+
+    /// Constant-time check of a signed pixel's hex `sig`; the key is the same signing key postbacks use.
+    public bool VerifyPixel(long advertiserId, int version, string message, string sig)
+    {
+        if (_master is null || version <= 0 || sig.Length != 64) return false;
+        byte[] presented;
+        try { presented = Convert.FromHexString(sig); }
+        catch (FormatException) { return false; }
+        var expected = HMACSHA256.HashData(Encoding.ASCII.GetBytes(Show(KeyFor(advertiserId, version))), Encoding.UTF8.GetBytes(message));
+        return CryptographicOperations.FixedTimeEquals(expected, presented);
+    }
+
     private static byte[]? Parse(string? value)
     {
         if (string.IsNullOrWhiteSpace(value)) return null;

@@ -1,14 +1,14 @@
 using AffiliateTracker.Api;
 using AffiliateTracker.Network;
 using Dapper;
-using Microsoft.Extensions.Options;
+using AffiliateTracker.Http;
 using Npgsql;
 
 namespace AffiliateTracker.Demo;
 
 /// Seeds a small demo network once (an advertiser, two offers with goals, two publishers, their links)
 /// and prints how to use it. Safe to run at every start: it finds what it made before.
-public sealed class DemoSeeder(NpgsqlDataSource db, NetworkCache network, IOptions<DemoOptions> options, ILogger<DemoSeeder> log)
+public sealed class DemoSeeder(NpgsqlDataSource db, NetworkCache network, PublicBaseUrl publicUrl, ILogger<DemoSeeder> log)
 {
     public static readonly (string Code, string Offer, string Publisher)[] Links =
     [
@@ -20,7 +20,8 @@ public sealed class DemoSeeder(NpgsqlDataSource db, NetworkCache network, IOptio
 
     public async Task SeedAsync()
     {
-        var baseUrl = options.Value.PublicBaseUrl.TrimEnd('/');
+        // The demo offers land on this server's own shop, as a visitor's browser reaches it.
+        var baseUrl = publicUrl.Value;
         await using var conn = await db.OpenConnectionAsync();
         await using var tx = await conn.BeginTransactionAsync();
         // One seeder at a time even with several instances starting together.

@@ -21,6 +21,7 @@ public static class ErrorHandling
                     http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("AffiliateTracker.Errors")
                         .LogError(e, "Unhandled error on {Method} {Path}", http.Request.Method, http.Request.Path.Value);
                 http.Response.StatusCode = status;
+                ResponseHardening.Apply(http);
                 await http.Response.WriteAsJsonAsync(body);
             },
         });
@@ -48,7 +49,8 @@ public static class ErrorHandling
     private static (int Status, ErrorBody Body) Map(Exception e) => e switch
     {
         ApiException a => (a.Status, new ErrorBody(a.Error, a.Message, a.Field)),
-        BadHttpRequestException b => (b.StatusCode, new ErrorBody("bad_request", BadRequestMessage(b))),
+        BadHttpRequestException { InnerException: System.Text.Json.JsonException j } => (400, JsonError(j)),
+        BadHttpRequestException b => (b.StatusCode, new ErrorBody("bad_request", b.Message)),
         PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } =>
             (409, new ErrorBody("conflict", "A record with these values already exists.")),
         PostgresException { SqlState: PostgresErrorCodes.ForeignKeyViolation } =>
@@ -61,9 +63,15 @@ public static class ErrorHandling
         _ => (500, Internal),
     };
 
-    // The framework's messages name the parameter and what was wrong, never a secret or an internal.
-    private static string BadRequestMessage(BadHttpRequestException b) =>
-        b.InnerException is System.Text.Json.JsonException j
-            ? $"The JSON body is malformed{(j.Path is null ? "" : $" at {j.Path}")}."
-            : b.Message;
+    // The framework's messages name the parameter and what was wrong, never a secret or an internal. A JSON body
+    // that is not JSON says where it breaks; a value of the wrong type or form names its field.
+    private static ErrorBody JsonError(System.Text.Json.JsonException j)
+    {
+        var field = j.Path is { Length: > 2 } path && path.StartsWith("$.") ? path[2..] : j.Path;
+        if (j is MoneyJsonConverter.Refused) return new ErrorBody("validation_failed", $"{field} {MoneyText.Rule}.", field);
+        // The reader's own exception (a subclass the framework keeps internal) means the text is not JSON at all.
+        if (j.GetType() != typeof(System.Text.Json.JsonException) || field is null or "$")
+            return new ErrorBody("invalid_json", $"The body is not valid JSON (line {j.LineNumber + 1}, column {j.BytePositionInLine + 1}).");
+        return new ErrorBody("validation_failed", $"{field} has the wrong type or form.", field);
+    }
 }

@@ -11,7 +11,7 @@ public static class TrustedProxies
 {
     public static IServiceCollection AddTrustedProxies(this IServiceCollection services, IConfiguration config)
     {
-        var (proxies, networks) = Parse(Entries(config.GetSection("Proxies:Trusted")));
+        var (proxies, networks) = Parse(Entries(config.GetSection("Proxies:Trusted")), "Proxies:Trusted");
         services.Configure<ForwardedHeadersOptions>(o =>
         {
             o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
@@ -35,12 +35,12 @@ public static class TrustedProxies
     }
 
     // A list (Proxies__Trusted__0=...) or one comma-separated value (Proxies__Trusted=10.0.0.0/8,192.0.2.1).
-    private static IEnumerable<string> Entries(IConfigurationSection section) =>
+    public static IEnumerable<string> Entries(IConfigurationSection section) =>
         (section.Value?.Split(',') ?? []).Concat(section.GetChildren().Select(c => c.Value ?? ""))
             .Select(e => e.Trim()).Where(e => e.Length > 0);
 
     /// Refuses to start on an entry that is neither an address nor a network, rather than silently trusting less.
-    public static (List<IPAddress> Proxies, List<System.Net.IPNetwork> Networks) Parse(IEnumerable<string> entries)
+    public static (List<IPAddress> Proxies, List<System.Net.IPNetwork> Networks) Parse(IEnumerable<string> entries, string setting)
     {
         var proxies = new List<IPAddress>();
         var networks = new List<System.Net.IPNetwork>();
@@ -48,7 +48,7 @@ public static class TrustedProxies
         {
             if (e.Contains('/') && System.Net.IPNetwork.TryParse(e, out var network)) networks.Add(network);
             else if (!e.Contains('/') && IPAddress.TryParse(e, out var ip)) proxies.Add(ip);
-            else throw new InvalidOperationException($"Proxies:Trusted: '{e}' is not an IP address or a CIDR network such as 10.0.0.0/8.");
+            else throw new InvalidOperationException($"{setting}: '{e}' is not an IP address or a CIDR network such as 10.0.0.0/8.");
         }
         return (proxies, networks);
     }

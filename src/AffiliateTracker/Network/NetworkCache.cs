@@ -95,7 +95,8 @@ public sealed class NetworkCache(NpgsqlDataSource db, ConnectionMultiplexer redi
                 new Caps(o.DailyClickCap, o.MonthlyClickCap, o.DailyConversionCap, o.MonthlyConversionCap),
                 o.AllowedCountries.ToFrozenSet(StringComparer.OrdinalIgnoreCase),
                 goals[o.Id].ToFrozenDictionary(g => g.Code, g => new GoalConfig(
-                    g.Code, g.Name, g.PayoutType, g.Payout, g.RevenueType, g.Revenue, g.OncePerClick)))),
+                    g.Code, g.Name, g.PayoutType, g.Payout, g.RevenueType, g.Revenue, g.OncePerClick, g.MaxAmount, g.PixelAmount)),
+                o.PixelAutoApprove)),
             publishers.ToFrozenDictionary(p => p.Id, p => new PublisherConfig(p.Id, p.Status, p.PostbackUrl, p.PostbackPaused)),
             links.ToFrozenDictionary(l => l.Code, l => new LinkConfig(l.Id, l.Code, l.OfferId, l.PublisherId, l.Status), StringComparer.Ordinal),
             access.ToFrozenDictionary(a => (a.OfferId, a.PublisherId),
@@ -109,10 +110,10 @@ public sealed class NetworkCache(NpgsqlDataSource db, ConnectionMultiplexer redi
     private const string OffersSql = """
         SELECT id, advertiser_id, name, status, landing_url, fallback_url, currency, attribution_window_hours,
                hold_period_hours, manual_approval, default_goal, daily_click_cap, monthly_click_cap,
-               daily_conversion_cap, monthly_conversion_cap, allowed_countries
+               daily_conversion_cap, monthly_conversion_cap, allowed_countries, pixel_auto_approve
         FROM offers
         """;
-    private const string GoalsSql = "SELECT offer_id, code, name, payout_type, payout, revenue_type, revenue, once_per_click FROM goals";
+    private const string GoalsSql = "SELECT offer_id, code, name, payout_type, payout, revenue_type, revenue, once_per_click, max_amount, pixel_amount FROM goals";
     private const string PublishersSql = "SELECT id, status, postback_url, postback_paused_reason IS NOT NULL AS postback_paused FROM publishers";
     private const string LinksSql = "SELECT id, code, offer_id, publisher_id, status FROM tracking_links";
     private const string AccessSql = """
@@ -143,6 +144,7 @@ public sealed class NetworkCache(NpgsqlDataSource db, ConnectionMultiplexer redi
         public int? DailyConversionCap { get; init; }
         public int? MonthlyConversionCap { get; init; }
         public string[] AllowedCountries { get; init; } = [];
+        public bool PixelAutoApprove { get; init; }
     }
 
     private sealed class GoalRow
@@ -155,6 +157,8 @@ public sealed class NetworkCache(NpgsqlDataSource db, ConnectionMultiplexer redi
         public string RevenueType { get; init; } = "";
         public decimal Revenue { get; init; }
         public bool OncePerClick { get; init; }
+        public decimal? MaxAmount { get; init; }
+        public decimal? PixelAmount { get; init; }
     }
 
     private sealed class PublisherRow

@@ -2,7 +2,9 @@ using System.Collections.Frozen;
 
 namespace AffiliateTracker.Network;
 
-public sealed record GoalConfig(string Code, string Name, string PayoutType, decimal Payout, string RevenueType, decimal Revenue, bool OncePerClick);
+/// MaxAmount and PixelAmount bound what an unsigned pixel (a browser) may report as the sale amount.
+public sealed record GoalConfig(string Code, string Name, string PayoutType, decimal Payout, string RevenueType, decimal Revenue, bool OncePerClick,
+    decimal? MaxAmount, decimal? PixelAmount);
 
 public sealed record Caps(int? DailyClicks, int? MonthlyClicks, int? DailyConversions, int? MonthlyConversions)
 {
@@ -12,7 +14,7 @@ public sealed record Caps(int? DailyClicks, int? MonthlyClicks, int? DailyConver
 public sealed record OfferConfig(
     long Id, long AdvertiserId, string Name, string Status, string LandingUrl, string? FallbackUrl, string Currency,
     TimeSpan AttributionWindow, TimeSpan HoldPeriod, bool ManualApproval, string DefaultGoal, Caps Caps,
-    FrozenSet<string> AllowedCountries, FrozenDictionary<string, GoalConfig> Goals)
+    FrozenSet<string> AllowedCountries, FrozenDictionary<string, GoalConfig> Goals, bool PixelAutoApprove)
 {
     public bool IsActive => Status == "active";
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using AffiliateTracker.Http;
 using System.Globalization;
 using System.Text;
 
@@ -91,7 +92,8 @@ public sealed class PrometheusExporter : IDisposable
 public static class MetricsEndpoint
 {
     public static void MapMetrics(this IEndpointRouteBuilder app) =>
-        app.MapGet("/metrics", (PrometheusExporter exporter) =>
-                Results.Text(exporter.Scrape(), "text/plain; version=0.0.4; charset=utf-8"))
+        app.MapGet("/metrics", (HttpContext http, PrometheusExporter exporter, MetricsAccess access) => access.Allows(http.Connection.RemoteIpAddress)
+                ? Results.Text(exporter.Scrape(), "text/plain; version=0.0.4; charset=utf-8")
+                : Results.Json(new ErrorBody("forbidden", "Metrics are served only to the addresses in Metrics:AllowFrom."), statusCode: 403))
             .WithTags("Operations").WithSummary("Prometheus metrics: clicks and postbacks by outcome, flush lag and batches, deliveries, store errors");
 }

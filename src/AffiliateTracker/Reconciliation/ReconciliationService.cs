@@ -232,8 +232,8 @@ public sealed class ReconciliationService(NpgsqlDataSource db, NetworkCache netw
         if (!StatusWords.TryGetValue(Field(statusCol) ?? "", out status)) return $"status '{Field(statusCol)}' is not approved, rejected or pending";
         if (Field(amountCol) is { Length: > 0 } a)
         {
-            if (!decimal.TryParse(a, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var v) || v > 1_000_000_000_000m || v != Math.Round(v, 4))
-                return $"amount '{a}' is not a decimal number such as 120.50";
+            if (!MoneyText.TryParse(a, out var v))
+                return $"amount {MoneyText.Rule}";
             amount = v;
         }
         if (Field(dateCol) is { Length: > 0 } d)
