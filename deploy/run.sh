@@ -12,6 +12,8 @@ eval "$(deploy/services.sh env)"
 export ConnectionStrings__Redis ConnectionStrings__Postgres
 export Demo__Enabled="$([ "${AT_DEMO:-1}" = 0 ] && echo false || echo true)"
 export PublicBaseUrl="${AT_PUBLIC_URL:-http://127.0.0.1:$PORT}"
+# The IP-to-country database (fetched once into .data/geo; Geo__CountryDatabase may name another file).
+export Geo__CountryDatabase="${Geo__CountryDatabase:-$(deploy/geo.sh)}"
 # The master key signing keys are derived from: made once, kept with the data (set Secrets__MasterKey to bring your own).
 if [ -z "${Secrets__MasterKey:-}" ]; then
   [ -s .data/master.key ] || (umask 077; head -c 32 /dev/urandom | base64 > .data/master.key)

@@ -16,6 +16,8 @@ psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS affiliatetracker_test WITH (FORCE)
 redis-cli -h 127.0.0.1 -p "${AT_REDIS_PORT:-16379}" -n 1 FLUSHDB >/dev/null
 ConnectionStrings__Redis="$ConnectionStrings__Redis,defaultDatabase=1"
 export ConnectionStrings__Redis ConnectionStrings__Postgres
+# The IP-to-country database the geo-targeting tests look addresses up in.
+export Geo__CountryDatabase="$(deploy/geo.sh)"
 cleanup() { if [ "$was_running" != 2 ] && [ -z "${AT_KEEP_SERVICES:-}" ]; then deploy/services.sh down; fi; }
 trap cleanup EXIT
 

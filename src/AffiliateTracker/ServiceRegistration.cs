@@ -62,6 +62,7 @@ public static class ServiceRegistration
     public static IServiceCollection AddClickTracking(this IServiceCollection services, IConfiguration config)
     {
         services.Configure<ClickOptions>(config.GetSection("Clicks"));
+        services.AddSingleton<VisitorCountry>();
         services.AddSingleton<CapCounters>();
         services.AddHostedService(sp => sp.GetRequiredService<CapCounters>());
         services.AddSingleton<ClickRecorder>();

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using AffiliateTracker.Clicks;
+using Dapper;
 
 namespace AffiliateTracker.IntegrationTests;
 
@@ -242,19 +244,23 @@ public sealed class ClickRedirectTests(TrackerApp app) : IClassFixture<TrackerAp
     }
 
     [Fact]
-    public async Task Click_from_a_country_the_offer_does_not_allow_goes_to_the_fallback()
+    public async Task Head_on_a_tracking_link_answers_like_get_without_counting_a_click()
     {
-        var n = await app.CreateNetworkAsync(fallbackUrl: "https://fallback.example/geo", offerExtra: new { allowed_countries = new[] { "US", "CA" } });
-        var request = new HttpRequestMessage(HttpMethod.Get, $"/c/{n.LinkCode}");
-        request.Headers.Add("CF-IPCountry", "DE");
-        var refused = await app.Browser().SendAsync(request);
-        Assert.Equal("https://fallback.example/geo", refused.Headers.Location!.OriginalString);
+        var n = await app.CreateNetworkAsync();
 
-        var allowed = new HttpRequestMessage(HttpMethod.Get, $"/c/{n.LinkCode}");
-        allowed.Headers.Add("CF-IPCountry", "us");
-        allowed.Headers.Add("User-Agent", "Mozilla/5.0 Safari/605.1");
-        var response = await app.Browser().SendAsync(allowed);
-        Assert.StartsWith("https://shop.example/land", response.Headers.Location!.OriginalString);
-        Assert.Equal("US", (await TrackerApp.WaitForClickRowAsync(TrackerApp.ClickIdOf(response))).Country);
+        var head = await app.Browser().SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/c/{n.LinkCode}?sub1=preview"));
+        var headById = await app.Browser().SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/click?offer_id={n.OfferId}&aff_id={n.PublisherId}"));
+        var get = await app.ClickAsync($"/c/{n.LinkCode}?sub1=visit");
+
+        foreach (var r in new[] { head, headById })
+        {
+            Assert.Equal(HttpStatusCode.Found, r.StatusCode);
+            Assert.StartsWith("https://shop.example/land?cid=", r.Headers.Location!.OriginalString);
+            Assert.False(r.Headers.Contains("Set-Cookie"));
+        }
+        await TrackerApp.WaitForClickRowAsync(TrackerApp.ClickIdOf(get));
+        await app.Service<ClickFlusher>().FlushOnceAsync(TimeSpan.FromMinutes(5));
+        await using var conn = await TrackerApp.DbAsync();
+        Assert.Equal(["visit"], await conn.QueryAsync<string>("SELECT sub1 FROM clicks WHERE offer_id = @OfferId", n));
     }
 }

@@ -28,4 +28,28 @@ public sealed class BotDetectorTests
     [InlineData("Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/128.0.0.0 Mobile Safari/537.36")]
     [InlineData("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15")]
     public void Real_browsers_are_not_bots(string ua) => Assert.False(BotDetector.IsBot(ua));
+
+    // The corpora deploy/bot-patterns.py writes: crawler-user-agents' own samples, and the most common browsers.
+    private static string[] Corpus(string name) => File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "UserAgents", name))
+        .Where(l => l.Length > 0 && !l.StartsWith('#')).ToArray();
+
+    [Fact]
+    public void At_least_95_percent_of_the_crawler_lists_own_samples_are_recognised()
+    {
+        var samples = Corpus("crawlers.txt");
+        var missed = samples.Where(s => !BotDetector.IsBot(s)).ToList();
+
+        Assert.True(samples.Length > 2000, $"only {samples.Length} samples");
+        Assert.True(missed.Count <= samples.Length * 0.05, $"{missed.Count} of {samples.Length} missed, e.g. {string.Join(" | ", missed.Take(5))}");
+    }
+
+    [Fact]
+    public void No_common_browser_is_taken_for_a_bot()
+    {
+        var browsers = Corpus("browsers.txt");
+
+        Assert.True(browsers.Length >= 100, $"only {browsers.Length} browsers");
+        var flagged = browsers.Where(BotDetector.IsBot).ToList();
+        Assert.True(flagged.Count == 0, $"taken for bots: {string.Join(" | ", flagged)}");
+    }
 }

@@ -136,6 +136,7 @@ public sealed partial class AbuseRunner(EndPoint endPoint, AbuseTarget target, A
             var m = ClickCookie().Match(cookie);
             if (!m.Success) continue;
             var offerId = long.Parse(m.Groups[1].Value);
+            if (req.Head) tally.Violation("HEAD counted a click", $"{req} -> {cookie}");
             tally.LandedClicks[m.Groups[2].Value] = offerId;
             recordedOn = target.OfferById(offerId);
             if (recordedOn is null) tally.Violation("click recorded on an offer this run does not own", $"{req} -> {cookie}");
@@ -147,7 +148,9 @@ public sealed partial class AbuseRunner(EndPoint endPoint, AbuseTarget target, A
         if (location is null) return;
         if (location.Any(c => c is <= ' ' or > '~'))
             tally.Violation("non-canonical Location (space, control or non-ASCII)", $"{req} -> {location}");
+        // HEAD shows where a visit would go without recording one: the offer's landing page is allowed without a cookie.
         var allowed = recordedOn is not null ? [recordedOn.LandingOrigin]
+            : req.Head ? (req.ExpectedOffer is { } h ? [h] : target.Offers).SelectMany(o => new[] { o.LandingOrigin, o.FallbackOrigin }).OfType<string>().ToArray()
             : req.ExpectedOffer is { } e ? new[] { e.FallbackOrigin }.OfType<string>().ToArray()
             : target.Offers.Select(o => o.FallbackOrigin).OfType<string>().ToArray();
         if (!allowed.Any(origin => OnOrigin(location, origin)))

@@ -16,17 +16,19 @@ public static class ClickEndpoints
 
     public static void MapClicks(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/c/{code}", (string code, HttpContext http, NetworkCache network, ClickRecorder recorder, CapCounters caps, TimeProvider time,
-            TrackerMetrics metrics) => Link(http, code, network, recorder, caps, time, metrics)).ExcludeFromDescription();
+        // HEAD is what link checkers and previewers send: the same answer as GET, and no click.
+        app.MapMethods("/c/{code}", ["GET", "HEAD"], (string code, HttpContext http, NetworkCache network, ClickRecorder recorder, CapCounters caps, TimeProvider time,
+            TrackerMetrics metrics, VisitorCountry countries) => Link(http, code, network, recorder, caps, time, metrics, countries)).ExcludeFromDescription();
 
-        app.MapGet("/click", (HttpContext http, NetworkCache network, ClickRecorder recorder, CapCounters caps, TimeProvider time, TrackerMetrics metrics) =>
+        app.MapMethods("/click", ["GET", "HEAD"], (HttpContext http, NetworkCache network, ClickRecorder recorder, CapCounters caps, TimeProvider time, TrackerMetrics metrics,
+            VisitorCountry countries) =>
         {
             var q = http.Request.Query;
             if (!TryId(q["offer_id"], out var offerId))
                 return Refuse(http, metrics, "invalid", ErrorPage.Result(http, 400, "invalid_offer_id", "offer_id must be a positive whole number."));
             if (!TryId(q["aff_id"], out var publisherId))
                 return Refuse(http, metrics, "invalid", ErrorPage.Result(http, 400, "invalid_aff_id", "aff_id must be a positive whole number."));
-            return Redirect(http, network.Current, offerId, publisherId, null, recorder, caps, time, metrics);
+            return Redirect(http, network.Current, offerId, publisherId, null, recorder, caps, time, metrics, countries);
         }).ExcludeFromDescription();
     }
 
@@ -39,12 +41,13 @@ public static class ClickEndpoints
         var services = app.ApplicationServices;
         var (network, recorder, caps, time, metrics) = (services.GetRequiredService<NetworkCache>(), services.GetRequiredService<ClickRecorder>(),
             services.GetRequiredService<CapCounters>(), services.GetRequiredService<TimeProvider>(), services.GetRequiredService<TrackerMetrics>());
+        var countries = services.GetRequiredService<VisitorCountry>();
         app.Use((HttpContext http, RequestDelegate next) =>
         {
             var path = http.Request.Path.Value;
-            if (path is null || !HttpMethods.IsGet(http.Request.Method)) return next(http);
+            if (path is null || !(HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method))) return next(http);
             return path.Length > 3 && path.StartsWith("/c/", StringComparison.Ordinal) && path.IndexOf('/', 3) < 0
-                ? Link(http, path[3..], network, recorder, caps, time, metrics)
+                ? Link(http, path[3..], network, recorder, caps, time, metrics, countries)
                 : next(http);
         });
     }
@@ -53,13 +56,13 @@ public static class ClickEndpoints
     // Location directly, without a result object, and without the per-request service scope that
     // RedirectHttpResult opens to find a logger.
     private static Task Link(HttpContext http, string code, NetworkCache network, ClickRecorder recorder, CapCounters caps,
-        TimeProvider time, TrackerMetrics metrics)
+        TimeProvider time, TrackerMetrics metrics, VisitorCountry countries)
     {
         var snapshot = network.Current;
         var link = snapshot.Link(code);
         return link is null
             ? Refuse(http, metrics, "unknown_link", ErrorPage.Result(http, 404, "unknown_link", "This tracking link does not exist."))
-            : Redirect(http, snapshot, link.OfferId, link.PublisherId, link, recorder, caps, time, metrics);
+            : Redirect(http, snapshot, link.OfferId, link.PublisherId, link, recorder, caps, time, metrics, countries);
     }
 
     private static Task Refuse(HttpContext http, TrackerMetrics metrics, string outcome, IResult result)
@@ -71,7 +74,7 @@ public static class ClickEndpoints
     // Everything up to the write to Redis runs synchronously here; only the wait for the group commit is
     // async, in a method with a small state machine (it is allocated for every click).
     private static Task Redirect(HttpContext http, NetworkSnapshot snapshot, long offerId, long publisherId,
-        LinkConfig? link, ClickRecorder recorder, CapCounters caps, TimeProvider time, TrackerMetrics metrics)
+        LinkConfig? link, ClickRecorder recorder, CapCounters caps, TimeProvider time, TrackerMetrics metrics, VisitorCountry countries)
     {
         var offer = snapshot.Offer(offerId);
         var publisher = snapshot.Publisher(publisherId);
@@ -88,7 +91,10 @@ public static class ClickEndpoints
 
         var headers = http.Request.Headers;
         var userAgent = Truncate(headers.UserAgent.ToString(), 1000);
-        var country = Country(headers["CF-IPCountry"]);
+        // The country decides where the visitor goes only on an offer sold in some countries; for every other
+        // click the flusher looks it up after the redirect.
+        var country = VisitorCountry.FromHeader(headers[VisitorCountry.CloudflareHeader]);
+        if (country is null && offer.AllowedCountries.Count > 0) country = countries.Lookup(http.Connection.RemoteIpAddress);
         var clickId = Ulid.New(time.GetUtcNow());
         var click = new ClickRecord(
             clickId, ClickTimestamp(clickId), offerId, publisherId, link?.Id,
@@ -101,7 +107,8 @@ public static class ClickEndpoints
             : !publisher.IsActive ? "publisher_suspended"
             : link is { IsActive: false } ? "link_disabled"
             : !snapshot.HasAccess(offerId, publisherId) ? "no_access"
-            : country is not null && offer.AllowedCountries.Count > 0 && !offer.AllowedCountries.Contains(country) ? "country_not_allowed"
+            // An unknown country is not an allowed one: a country-restricted landing page sees only its countries.
+            : offer.AllowedCountries.Count > 0 && (country is null || !offer.AllowedCountries.Contains(country)) ? "country_not_allowed"
             : caps.Reached(offer, snapshot.PublisherCaps(offerId, publisherId), publisherId, click.CreatedAt);
         if (refusal is not null)
         {
@@ -112,6 +119,13 @@ public static class ClickEndpoints
             return Task.CompletedTask;
         }
 
+        if (HttpMethods.IsHead(http.Request.Method))
+        {
+            // Where a visit would go, without recording one or setting its cookie (the click id is never stored).
+            metrics.Click("head");
+            Found(http, LandingUrl.Expand(offer.LandingUrl, click));
+            return Task.CompletedTask;
+        }
         return RecordThenRedirectAsync(http, click, offer, recorder.RecordAsync(click,
             caps.CountClick(offer, snapshot.PublisherCaps(offerId, publisherId), publisherId, click.CreatedAt)), metrics);
     }
@@ -148,11 +162,4 @@ public static class ClickEndpoints
 
     private static string? Truncate(string s, int max) => s.Length == 0 ? null : InputText.Clean(s.Length <= max ? s : s[..max]);
 
-    // Cloudflare's header when the tracker sits behind it; XX and T1 (Tor) mean unknown.
-    private static string? Country(StringValues v)
-    {
-        var s = v.ToString();
-        return s.Length == 2 && char.IsAsciiLetter(s[0]) && char.IsAsciiLetter(s[1]) && s is not ("XX" or "T1")
-            ? s.ToUpperInvariant() : null;
-    }
 }

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using AffiliateTracker.Storage;
@@ -12,7 +13,7 @@ namespace AffiliateTracker.Clicks;
 /// re-delivery changes nothing. Any number of instances run this side by side (one consumer group).
 public sealed class ClickFlusher(
     [FromKeyedServices(RedisKeys.FlusherConnection)] ConnectionMultiplexer redis, RedisKeys keys, ClickStore store, StreamConsumer consumer, IOptions<ClickOptions> options,
-    ILogger<ClickFlusher> log, TimeProvider time) : BackgroundService
+    VisitorCountry countries, ILogger<ClickFlusher> log, TimeProvider time) : BackgroundService
 {
     private readonly ClickOptions _options = options.Value;
 
@@ -31,7 +32,13 @@ public sealed class ClickFlusher(
                     var clicks = new List<ClickRecord>();
                     foreach (var e in entries)
                     {
-                        try { clicks.AddRange(ClickCodec.DecodeBatch(e.Payload)); }
+                        try
+                        {
+                            // The country of a click the redirect did not need it for is looked up here, after the 302.
+                            foreach (var c in ClickCodec.DecodeBatch(e.Payload))
+                                clicks.Add(c.Country is null && c.Ip is not null && IPAddress.TryParse(c.Ip, out var ip) && countries.Lookup(ip) is { } country
+                                    ? c with { Country = country } : c);
+                        }
                         catch (Exception ex) when (ex is FormatException or ArgumentException or IndexOutOfRangeException)
                         {
                             // Never block the stream on one bad entry; it is logged for a human and acknowledged.

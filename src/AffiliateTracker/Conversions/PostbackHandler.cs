@@ -15,7 +15,7 @@ namespace AffiliateTracker.Conversions;
 /// the visitor's to forge) is bounded by the goal and waits for the advertiser's confirmation.
 public sealed class PostbackHandler(
     NetworkCache network, ClickLookup clicks, ConversionRecorder recorder, PostbackSigning signing, IOptions<ConversionOptions> options,
-    TimeProvider time)
+    VisitorCountry countries, TimeProvider time)
 {
     private readonly ConversionOptions _options = options.Value;
 
@@ -135,7 +135,9 @@ public sealed class PostbackHandler(
             Guid.NewGuid(), Ulid.New(now), click.ClickId, click.CreatedAt, offer.Id, offer.AdvertiserId, click.PublisherId,
             goal.Code, req.Txid, dedupeKey, status0, money.Amount, offer.Currency, money.OriginalAmount, money.OriginalCurrency,
             money.Payout, money.Revenue,
-            click.Sub1, click.Sub2, click.Sub3, click.Sub4, click.Sub5, click.Source, click.Ip, click.Country,
+            click.Sub1, click.Sub2, click.Sub3, click.Sub4, click.Sub5, click.Source, click.Ip,
+            // The redirect looked the country up only where it decided where the visitor went.
+            click.Country ?? (IPAddress.TryParse(click.Ip, out var clickIp) ? countries.Lookup(clickIp) : null),
             flags.ToArray(), via == Via.Pixel ? "pixel" : "postback", now, now + offer.HoldPeriod, now, actor, req.Reason, awaiting);
 
         var dedupeTtl = offer.AttributionWindow + offer.HoldPeriod + _options.DedupeGrace;

@@ -6,7 +6,7 @@ namespace AffiliateTracker.Http;
 /// Behind a load balancer or TLS terminator the client's address and scheme arrive in X-Forwarded-For and
 /// X-Forwarded-Proto. They are believed only from the proxies listed in Proxies:Trusted (addresses or CIDR
 /// networks), since anyone else could claim any address or HTTPS. None are listed by default, and then the
-/// headers are ignored and the middleware is not even added.
+/// headers are ignored and the middleware is not even added. The same list decides who may tell the visitor's country.
 public static class TrustedProxies
 {
     public static IServiceCollection AddTrustedProxies(this IServiceCollection services, IConfiguration config)
@@ -24,15 +24,26 @@ public static class TrustedProxies
             // the first untrusted address is the client, whatever it wrote further left.
             o.ForwardLimit = null;
         });
-        services.AddSingleton(new Configured(proxies.Count + networks.Count > 0));
+        services.AddSingleton(new Configured(proxies, networks));
         return services;
     }
 
     /// Goes first in the pipeline, so the click recorder, cookies, rate limits and postback IP lists see the client.
+    /// Headers in which a proxy tells the visitor's country (CF-IPCountry) are dropped first unless the peer is a
+    /// trusted proxy: anyone else could claim to be in any country an offer is sold in.
     public static void UseTrustedProxies(this WebApplication app)
     {
-        if (app.Services.GetRequiredService<Configured>().Any) app.UseForwardedHeaders();
+        var configured = app.Services.GetRequiredService<Configured>();
+        app.Use((http, next) =>
+        {
+            var headers = http.Request.Headers;
+            if (headers.ContainsKey(CountryHeader) && !configured.Trusts(http.Connection.RemoteIpAddress)) headers.Remove(CountryHeader);
+            return next(http);
+        });
+        if (configured.Any) app.UseForwardedHeaders();
     }
+
+    private const string CountryHeader = "CF-IPCountry";
 
     // A list (Proxies__Trusted__0=...) or one comma-separated value (Proxies__Trusted=10.0.0.0/8,192.0.2.1).
     public static IEnumerable<string> Entries(IConfigurationSection section) =>
@@ -53,5 +64,15 @@ public static class TrustedProxies
         return (proxies, networks);
     }
 
-    private sealed record Configured(bool Any);
+    private sealed record Configured(List<IPAddress> Proxies, List<System.Net.IPNetwork> Networks)
+    {
+        public bool Any => Proxies.Count + Networks.Count > 0;
+
+        public bool Trusts(IPAddress? peer)
+        {
+            if (peer is null || !Any) return false;
+            if (peer.IsIPv4MappedToIPv6) peer = peer.MapToIPv4();
+            return Proxies.Contains(peer) || Networks.Exists(n => n.Contains(peer));
+        }
+    }
 }
