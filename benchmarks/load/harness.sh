@@ -113,7 +113,8 @@ for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/" &&
 
 api() { curl -sf -H "Authorization: Bearer demo-admin-key" -H 'Content-Type: application/json' "$@"; }
 json() { python3 -c "import sys,json; print(json.load(sys.stdin)$1)"; }
-metric() { curl -s "$BASE/metrics" | awk -v m="$1" 'index($0, m" ") == 1 {print $2}' | tail -n 1 | cut -d. -f1; }
+# "name{} 1" is "name 1": OpenTelemetry's exporter writes empty braces on series without labels.
+metric() { curl -s "$BASE/metrics" | awk -v m="$1" '{ sub(/\{\} /, " ") } index($0, m" ") == 1 {print $2}' | tail -n 1 | cut -d. -f1; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$SERVER_PID/status"; }
 offer=$(api "$BASE/api/v1/offers" | json "[0]['id']")

@@ -3,6 +3,7 @@ using AffiliateTracker.Api;
 using AffiliateTracker.Clicks;
 using AffiliateTracker.Conversions;
 using AffiliateTracker.Demo;
+using AffiliateTracker.Docs;
 using AffiliateTracker.Health;
 using AffiliateTracker.Http;
 using AffiliateTracker.Observability;
@@ -25,12 +26,14 @@ builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.N
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
 builder.Services.AddTrustedProxies(builder.Configuration);
 builder.Services.AddStorage(builder.Configuration);
+builder.Services.AddTelemetry(builder.Configuration);
 builder.Services.AddNetworkConfiguration();
 builder.Services.AddClickTracking(builder.Configuration);
 builder.Services.AddConversions(builder.Configuration);
 builder.Services.AddPublisherPostbacks(builder.Configuration);
 builder.Services.AddMoney();
 builder.Services.AddManagementApi(builder.Configuration);
+builder.Services.AddApiReference();
 builder.Services.AddRateLimits(builder.Configuration);
 builder.Services.AddDemo(builder.Configuration);
 
@@ -53,8 +56,8 @@ app.MapPostbacks();
 app.MapManagementApi();
 app.MapHealth();
 app.MapMetrics();
-// The OpenAPI document describes the public contract and the API's shape, nothing secret: served unless turned off.
-if (app.Configuration.GetValue("OpenApi:Enabled", true)) app.MapOpenApi();
+// The OpenAPI document and its reader at /docs describe the public contract and the API's shape, nothing secret.
+app.MapApiReference();
 if (app.Services.DemoEnabled()) app.MapDemoShop();
 
 await app.PrepareAsync();

@@ -27,14 +27,11 @@ public static class ServiceRegistration
         // Columns are snake_case, C# properties PascalCase.
         Dapper.DefaultTypeMap.MatchNamesWithUnderscores = true;
         // abortConnect=false: the server starts, and redirects keep working, while Redis is unreachable.
-        ConnectionMultiplexer Connect(string name)
-        {
-            var multiplexer = ConnectionMultiplexer.Connect($"{redis},abortConnect=false,name={name}");
-            // 1.2.x delivers async results one at a time, in order, by default; nothing here depends on that
-            // order, and completing them concurrently keeps one slow continuation from holding up every other.
-            multiplexer.PreserveAsyncOrder = false;
-            return multiplexer;
-        }
+        // RESP3, chosen rather than left to the library's default: every reply is read through typed commands or
+        // our Lua scripts' arrays (the same in both protocols), the streams need Redis 6.2 or later anyway, and
+        // RESP3 carries pub/sub on the same socket, so each multiplexer holds one connection instead of two.
+        var protocol = redis.Contains("protocol=", StringComparison.OrdinalIgnoreCase) ? "" : ",protocol=resp3";
+        ConnectionMultiplexer Connect(string name) => ConnectionMultiplexer.Connect($"{redis},abortConnect=false,name={name}{protocol}");
         // Requests (redirects, postbacks) and the flushers talk to Redis over separate connections: a
         // flusher's stream read brings back thousands of clicks at once, and on a shared socket every
         // redirect waiting behind that reply would wait for all of it (benchmarks/README.md).
@@ -42,11 +39,10 @@ public static class ServiceRegistration
         services.AddKeyedSingleton(RedisKeys.FlusherConnection, (_, _) => Connect("flushers"));
         services.AddSingleton(new RedisKeys(config["Redis:KeyPrefix"] ?? "at:", config.GetValue("Conversions:StreamShards", 1), config.GetValue("Clicks:StreamShards", 1)));
         services.AddSingleton<MigrationRunner>();
-        services.AddSingleton<StreamConsumer>();
+        services.AddSingleton<FlushConsumer>();
         // Test-only fault injection (tests/fault); off unless Faults:CrashAfterFlushCommit is set.
         services.Configure<FaultOptions>(config.GetSection("Faults"));
         services.AddSingleton<AffiliateTracker.Observability.TrackerMetrics>();
-        services.AddSingleton<AffiliateTracker.Observability.PrometheusExporter>();
         services.AddSingleton(AffiliateTracker.Observability.MetricsAccess.From(config));
         services.AddSingleton(TimeProvider.System);
         return services;
@@ -126,12 +122,6 @@ public static class ServiceRegistration
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
         });
-        services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
-        {
-            doc.Info.Title = "AffiliateTracker API";
-            doc.Info.Description = "Management API (send an API key as 'Authorization: Bearer <key>'), click, postback and pixel endpoints.";
-            return Task.CompletedTask;
-        }));
         return services;
     }
 

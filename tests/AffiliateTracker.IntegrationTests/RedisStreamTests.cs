@@ -23,8 +23,7 @@ public sealed class RedisStreamTests
             await db.AckAndDeleteAsync(stream, RedisKeys.FlusherGroup, read.Select(e => e.Id).ToList());
 
             Assert.Equal(0, (await db.BacklogAsync(stream)).Length);
-            var pending = (RedisResult[])(await db.ExecuteAsync("XPENDING", (RedisKey)stream, RedisKeys.FlusherGroup))!;
-            Assert.Equal(0, (long)pending[0]);
+            Assert.Equal(0, (await db.StreamPendingAsync(stream, RedisKeys.FlusherGroup)).PendingMessageCount);
         }
         finally
         {

@@ -135,6 +135,8 @@ async def scrape(base):
         if line.startswith("#"):
             continue
         name, _, value = line.rpartition(" ")
+        # "name{} 1" and "name 1" are the same series (OpenTelemetry's exporter writes the braces).
+        name = name.removesuffix("{}")
         if name.split("{")[0] in METRICS:
             values[name] = float(value)
     return values

@@ -126,7 +126,7 @@ stop_server() { # name: SIGTERM (graceful: buffered clicks are written, the batc
   reap_server "$1"
 }
 metric() { # port series: the value, or empty
-  curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" 'index($0, m" ") == 1 {print $2}' | tail -n 1
+  curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '{ sub(/\{\} /, " ") } index($0, m" ") == 1 {print $2}' | tail -n 1
 }
 
 # ---------- driver ----------
@@ -225,7 +225,7 @@ retry_postbacks() { # port: an advertiser re-sends what got 503 or no answer
 
 snapshot() { # port label: what /metrics and /health said at this moment, kept for the report
   { echo "# $PREFIX $2 $(date +%T)"; curl -s "http://127.0.0.1:$1/health"; echo
-    curl -s "http://127.0.0.1:$1/metrics" | grep -E '^at_(clicks_buffered|flush_failures|store_errors|flush_lag|postbacks_total\{via="postback")'
+    curl -s "http://127.0.0.1:$1/metrics" | grep -E '^at_(clicks_buffered|flush_failures|store_errors|flush_lag|postbacks_total\{[^}]*via="postback")'
   } >> "$RUN/$PREFIX.snapshots" 2>&1 || true
 }
 

@@ -12,7 +12,7 @@ namespace AffiliateTracker.Clicks;
 /// the commit acknowledge and delete the entries. A crash anywhere re-delivers the batch, and
 /// re-delivery changes nothing. Any number of instances run this side by side (one consumer group).
 public sealed class ClickFlusher(
-    [FromKeyedServices(RedisKeys.FlusherConnection)] ConnectionMultiplexer redis, RedisKeys keys, ClickStore store, StreamConsumer consumer, IOptions<ClickOptions> options,
+    [FromKeyedServices(RedisKeys.FlusherConnection)] ConnectionMultiplexer redis, RedisKeys keys, ClickStore store, FlushConsumer consumer, IOptions<ClickOptions> options,
     VisitorCountry countries, ILogger<ClickFlusher> log, TimeProvider time) : BackgroundService
 {
     private readonly ClickOptions _options = options.Value;

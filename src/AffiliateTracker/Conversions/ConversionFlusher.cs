@@ -6,7 +6,7 @@ namespace AffiliateTracker.Conversions;
 /// Moves conversion events from the Redis streams to PostgreSQL, like the click flusher: read (taking
 /// over a dead flusher's entries), apply idempotently in one transaction, then acknowledge.
 public sealed class ConversionFlusher(
-    RedisKeys keys, StreamConsumer consumer, ConversionStore store, ConversionRecorder recorder, IOptions<ConversionOptions> options,
+    RedisKeys keys, FlushConsumer consumer, ConversionStore store, ConversionRecorder recorder, IOptions<ConversionOptions> options,
     ILogger<ConversionFlusher> log, TimeProvider time) : BackgroundService
 {
     private readonly ConversionOptions _options = options.Value;

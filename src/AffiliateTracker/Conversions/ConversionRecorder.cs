@@ -201,7 +201,7 @@ public sealed class ConversionRecorder(ConnectionMultiplexer redis, RedisKeys ke
     {
         try
         {
-            await redis.GetDatabase().ExecuteAsync("SET", (RedisKey)keys.ConversionDedupe(offerId, goal, dedupeKey), $"{conversionId}|{status}", "XX", "KEEPTTL");
+            await redis.GetDatabase().StringSetAsync(keys.ConversionDedupe(offerId, goal, dedupeKey), $"{conversionId}|{status}", expiry: null, keepTtl: true, when: When.Exists);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {

@@ -30,7 +30,7 @@ public sealed class PostbackLog : BackgroundService
 
     private readonly ConnectionMultiplexer redis;
     private readonly RedisKeys keys;
-    private readonly StreamConsumer consumer;
+    private readonly FlushConsumer consumer;
     private readonly NpgsqlDataSource db;
     private readonly IOptions<ConversionOptions> options;
     private readonly TrackerMetrics metrics;
@@ -42,7 +42,7 @@ public sealed class PostbackLog : BackgroundService
     private long _queued, _handled;
     private Task? _writer;
 
-    public PostbackLog(ConnectionMultiplexer redis, RedisKeys keys, StreamConsumer consumer, NpgsqlDataSource db,
+    public PostbackLog(ConnectionMultiplexer redis, RedisKeys keys, FlushConsumer consumer, NpgsqlDataSource db,
         IOptions<ConversionOptions> options, TrackerMetrics metrics, ILogger<PostbackLog> log)
     {
         (this.redis, this.keys, this.consumer, this.db, this.options, this.metrics, this.log) = (redis, keys, consumer, db, options, metrics, log);
@@ -84,7 +84,7 @@ public sealed class PostbackLog : BackgroundService
             while (batch.Count < MaxEntriesPerWrite && _pending.Reader.TryRead(out var entry)) batch.Add(entry);
             try
             {
-                await redis.GetDatabase().ExecuteAsync("XADD", (RedisKey)keys.PostbackLogStream, "*", RedisStreams.PayloadField, ConversionJson.Serialize(batch));
+                await redis.GetDatabase().AddAsync(keys.PostbackLogStream, ConversionJson.Serialize(batch));
                 var dropped = Interlocked.Exchange(ref _dropped, 0);
                 if (dropped > 0) log.LogWarning("{Count} postback log entries dropped while Redis was unreachable", dropped);
             }

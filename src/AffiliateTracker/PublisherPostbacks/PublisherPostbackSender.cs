@@ -64,10 +64,14 @@ public sealed class PublisherPostbackSender(
         var sw = Stopwatch.StartNew();
         int? code = null;
         string? error = null;
+        // The span names the publisher's host, never the URL: its query may hold the publisher's own secrets.
+        using var span = Observability.Telemetry.Source.StartActivity("publisher postback", ActivityKind.Client);
+        span?.SetTag("at.publisher_id", d.PublisherId).SetTag("server.address", Uri.TryCreate(d.Url, UriKind.Absolute, out var u) ? u.Host : null);
         try
         {
             using var response = await http.CreateClient(HttpClientName).GetAsync(d.Url, HttpCompletionOption.ResponseHeadersRead, ct);
             code = (int)response.StatusCode;
+            span?.SetTag("http.response.status_code", code);
         }
         catch (TaskCanceledException) when (!ct.IsCancellationRequested) { error = "timeout"; }
         catch (HttpRequestException e) { error = e.InnerException?.Message ?? e.Message; }

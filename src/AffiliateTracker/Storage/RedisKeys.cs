@@ -1,3 +1,5 @@
+using StackExchange.Redis;
+
 namespace AffiliateTracker.Storage;
 
 /// Every Redis key the tracker uses is built here. Layout (P = configured prefix, default "at:"):
@@ -55,7 +57,7 @@ public sealed class RedisKeys(string prefix, int conversionShards = 1, int click
     public string Visitor(long offerId, string visitorHash) =>
         $"{Prefix}{{uq:{offerId}:{(visitorHash[0] * 31 + visitorHash[1]) % VisitorBuckets}}}:{visitorHash}";
     public const int VisitorBuckets = 64;
-    public string ConfigChannel => $"{Prefix}config";
+    public RedisChannel ConfigChannel => RedisChannel.Literal($"{Prefix}config");
 
     public const string FlusherGroup = "flushers";
     /// The service key of the flushers' own Redis connection (ServiceRegistration.AddStorage).

@@ -2,8 +2,8 @@ using StackExchange.Redis;
 
 namespace AffiliateTracker.Storage;
 
-/// Stream commands for StackExchange.Redis 1.2.6, which has no stream methods: they go through
-/// ExecuteAsync. Keeping them here makes an upgrade to 2.x (native stream API) a change in one file.
+/// The stream commands every flusher uses, on StackExchange.Redis's stream API, and the one thing it has no
+/// command for: acknowledging and deleting entries atomically.
 public static class RedisStreams
 {
     /// One stream entry: its id and its fields ("d" holds the payload by convention).
@@ -15,14 +15,14 @@ public static class RedisStreams
 
     public const string PayloadField = "d";
 
-    public static Task AddAsync(this IDatabase db, string stream, byte[] payload) =>
-        db.ExecuteAsync("XADD", (RedisKey)stream, "*", PayloadField, payload);
+    public static Task<RedisValue> AddAsync(this IDatabase db, string stream, byte[] payload) =>
+        db.StreamAddAsync(stream, PayloadField, payload);
 
     public static async Task EnsureGroupAsync(this IDatabase db, string stream, string group)
     {
         try
         {
-            await db.ExecuteAsync("XGROUP", "CREATE", (RedisKey)stream, group, "0", "MKSTREAM");
+            await db.StreamCreateConsumerGroupAsync(stream, group, StreamPosition.Beginning, createStream: true);
         }
         catch (RedisServerException e) when (e.Message.StartsWith("BUSYGROUP"))
         {
@@ -31,21 +31,12 @@ public static class RedisStreams
     }
 
     /// New entries for this consumer (no BLOCK: blocking would stall the shared multiplexer).
-    public static async Task<List<Entry>> ReadGroupAsync(this IDatabase db, string stream, string group, string consumer, int count)
-    {
-        var result = await db.ExecuteAsync("XREADGROUP", "GROUP", group, consumer, "COUNT", count, "STREAMS", (RedisKey)stream, ">");
-        if (result.IsNull) return [];
-        var streams = (RedisResult[])result!;
-        return streams.Length == 0 ? [] : ParseEntries(((RedisResult[])streams[0]!)[1]);
-    }
+    public static async Task<List<Entry>> ReadGroupAsync(this IDatabase db, string stream, string group, string consumer, int count) =>
+        ToEntries(await db.StreamReadGroupAsync(stream, group, consumer, StreamPosition.NewMessages, count));
 
     /// Takes over entries another consumer read but did not acknowledge within minIdle (it crashed or hung).
-    public static async Task<List<Entry>> AutoClaimAsync(this IDatabase db, string stream, string group, string consumer, TimeSpan minIdle, int count)
-    {
-        var result = (RedisResult[])(await db.ExecuteAsync("XAUTOCLAIM", (RedisKey)stream, group, consumer,
-            (long)minIdle.TotalMilliseconds, "0-0", "COUNT", count))!;
-        return ParseEntries(result[1]);
-    }
+    public static async Task<List<Entry>> AutoClaimAsync(this IDatabase db, string stream, string group, string consumer, TimeSpan minIdle, int count) =>
+        ToEntries((await db.StreamAutoClaimAsync(stream, group, consumer, (long)minIdle.TotalMilliseconds, "0-0", count)).ClaimedEntries);
 
     // XACK and XDEL as one script, so they happen together or not at all: sent as two commands, a process killed
     // between them left entries acknowledged but never deleted, which no consumer is ever given again (found by
@@ -75,33 +66,26 @@ public static class RedisStreams
     /// Age of the oldest entry not yet flushed, from its id's millisecond timestamp; null when empty.
     public static async Task<(long Length, DateTimeOffset? Oldest)> BacklogAsync(this IDatabase db, string stream)
     {
-        var lengthTask = db.ExecuteAsync("XLEN", (RedisKey)stream);
-        var firstTask = db.ExecuteAsync("XRANGE", (RedisKey)stream, "-", "+", "COUNT", 1);
-        var length = (long)await lengthTask;
-        var first = (RedisResult[])(await firstTask)!;
-        if (first.Length == 0) return (length, null);
-        return (length, EntryTime((string)((RedisResult[])first[0]!)[0]!));
+        var lengthTask = db.StreamLengthAsync(stream);
+        var firstTask = db.StreamRangeAsync(stream, "-", "+", count: 1);
+        var length = await lengthTask;
+        var first = await firstTask;
+        return (length, first.Length == 0 ? null : EntryTime(first[0].Id!));
     }
 
     /// An entry id is "milliseconds-sequence": when Redis appended it.
     public static DateTimeOffset EntryTime(string id) =>
         long.TryParse(id.AsSpan(0, Math.Max(0, id.IndexOf('-'))), out var ms) ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : DateTimeOffset.UtcNow;
 
-    private static List<Entry> ParseEntries(RedisResult entriesResult)
+    private static List<Entry> ToEntries(StreamEntry[] entries)
     {
-        var list = new List<Entry>();
-        if (entriesResult.IsNull) return list;
-        foreach (var e in (RedisResult[])entriesResult!)
+        var list = new List<Entry>(entries.Length);
+        foreach (var e in entries)
         {
-            var parts = (RedisResult[])e!;
-            var id = (string)parts[0]!;
-            var fields = new Dictionary<string, byte[]>(2);
-            if (!parts[1].IsNull)
-            {
-                var raw = (RedisResult[])parts[1]!;
-                for (var i = 0; i + 1 < raw.Length; i += 2) fields[(string)raw[i]!] = (byte[])raw[i + 1]!;
-            }
-            list.Add(new Entry(id, fields));
+            if (e.IsNull) continue;
+            var fields = new Dictionary<string, byte[]>(e.Values.Length);
+            foreach (var v in e.Values) fields[v.Name!] = (byte[])v.Value!;
+            list.Add(new Entry(e.Id!, fields));
         }
         return list;
     }

@@ -8,7 +8,7 @@ namespace AffiliateTracker.Storage;
 /// first takes over entries another consumer read but never acknowledged (it crashed or hung), then
 /// reads new ones, hands them to `process`, and acknowledges and deletes only what `process` reports
 /// done, after it returns. An exception leaves everything pending, to be delivered again.
-public sealed class StreamConsumer([FromKeyedServices(RedisKeys.FlusherConnection)] ConnectionMultiplexer redis, TrackerMetrics metrics, ILogger<StreamConsumer> log, IOptions<FaultOptions> faults)
+public sealed class FlushConsumer([FromKeyedServices(RedisKeys.FlusherConnection)] ConnectionMultiplexer redis, TrackerMetrics metrics, ILogger<FlushConsumer> log, IOptions<FaultOptions> faults)
 {
     /// This process's consumer name; unique per process, so a restarted server is a new consumer.
     public string Name { get; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
@@ -46,6 +46,8 @@ public sealed class StreamConsumer([FromKeyedServices(RedisKeys.FlusherConnectio
             return 0;
         }
         var lag = DateTimeOffset.UtcNow - RedisStreams.EntryTime(entries[0].Id);
+        using var span = Observability.Telemetry.Source.StartActivity($"flush {label}");
+        span?.SetTag("at.stream", stream).SetTag("at.entries", entries.Count);
         IReadOnlyCollection<string> done;
         try
         {
@@ -77,9 +79,8 @@ public sealed class StreamConsumer([FromKeyedServices(RedisKeys.FlusherConnectio
     /// Keeps an entry that cannot be applied, with the reason, in "{stream}:dead" (same slot) and logs it.
     public async Task DeadLetterAsync(string stream, RedisStreams.Entry entry, string reason)
     {
-        var args = new List<object> { (RedisKey)(stream + ":dead"), "*", "entry", entry.Id, "reason", reason };
-        foreach (var (k, v) in entry.Fields) { args.Add(k); args.Add(v); }
-        await redis.GetDatabase().ExecuteAsync("XADD", args.ToArray());
+        NameValueEntry[] fields = [new("entry", entry.Id), new("reason", reason), .. entry.Fields.Select(f => new NameValueEntry(f.Key, f.Value))];
+        await redis.GetDatabase().StreamAddAsync(stream + ":dead", fields);
         log.LogError("Stream entry {EntryId} of {Stream} moved to the dead-letter stream: {Reason}", entry.Id, stream, reason);
     }
 
