@@ -1,5 +1,5 @@
 using AffiliateTracker;
-using AffiliateTracker.Api;
+using AffiliateTracker.Access;
 using AffiliateTracker.Clicks;
 using AffiliateTracker.Conversions;
 using AffiliateTracker.Demo;
@@ -7,7 +7,12 @@ using AffiliateTracker.Docs;
 using AffiliateTracker.Health;
 using AffiliateTracker.Http;
 using AffiliateTracker.Observability;
+using AffiliateTracker.Network;
 using AffiliateTracker.Payouts;
+using AffiliateTracker.PublisherPostbacks;
+using AffiliateTracker.Reconciliation;
+using AffiliateTracker.Reports;
+using AffiliateTracker.Storage;
 
 // appsettings.json sits beside the binary: the server reads it (production log levels, the JSON log
 // format) whatever directory it is started from.
@@ -27,12 +32,13 @@ builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
 builder.Services.AddTrustedProxies(builder.Configuration);
 builder.Services.AddStorage(builder.Configuration);
 builder.Services.AddTelemetry(builder.Configuration);
-builder.Services.AddNetworkConfiguration();
+builder.Services.AddNetworkConfiguration(builder.Configuration);
 builder.Services.AddClickTracking(builder.Configuration);
 builder.Services.AddConversions(builder.Configuration);
 builder.Services.AddPublisherPostbacks(builder.Configuration);
-builder.Services.AddMoney();
-builder.Services.AddManagementApi(builder.Configuration);
+builder.Services.AddPayouts();
+builder.Services.AddReconciliation();
+builder.Services.AddManagementApi();
 builder.Services.AddApiReference();
 builder.Services.AddRateLimits(builder.Configuration);
 builder.Services.AddDemo(builder.Configuration);
@@ -53,7 +59,13 @@ app.UseAuthorization();
 
 app.MapClicks();
 app.MapPostbacks();
-app.MapManagementApi();
+var api = app.MapManagementApi();
+api.MapNetworkApi();
+api.MapConversionsApi();
+api.MapPublisherPostbackApi();
+api.MapPayoutApi();
+api.MapReconciliationApi();
+api.MapReportsApi();
 app.MapHealth();
 app.MapMetrics();
 // The OpenAPI document and its reader at /docs describe the public contract and the API's shape, nothing secret.

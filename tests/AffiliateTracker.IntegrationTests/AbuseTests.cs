@@ -1,5 +1,5 @@
 using AffiliateTracker.Abuse;
-using AffiliateTracker.Api;
+using AffiliateTracker.Access;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -23,7 +23,7 @@ public sealed class KestrelTrackerApp : TrackerApp
     }
 }
 
-/// The short variant of benchmarks/abuse (the README there has the 100,000-request run): the same
+/// The short variant of tests/abuse (the README there has the 100,000-request run): the same
 /// seeded generator and checks, a few thousand requests against the in-process server.
 public sealed class AbuseTests(KestrelTrackerApp app, ITestOutputHelper output) : IClassFixture<KestrelTrackerApp>
 {

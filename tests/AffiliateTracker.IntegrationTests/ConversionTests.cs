@@ -449,28 +449,6 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
     }
 
     [Fact]
-    public async Task A_click_in_an_hourly_attribution_hash_of_the_earlier_layout_still_converts()
-    {
-        // Clicks recorded before attribution hashes became per minute sit in one hash per hour until it expires.
-        // This click exists only there (not in PostgreSQL), so a conversion proves that hash was read.
-        var n = await app.CreateNetworkAsync();
-        var token = await app.PostbackTokenAsync(n.AdvertiserId);
-        var keys = app.Service<AffiliateTracker.Storage.RedisKeys>();
-        var clickId = AffiliateTracker.Storage.Ulid.New(app.Clock.GetUtcNow().AddMinutes(-3));
-        AffiliateTracker.Storage.Ulid.TryGetTimestamp(clickId, out var clickedAt);
-        var record = new AffiliateTracker.Clicks.ClickRecord(clickId, clickedAt, n.OfferId, n.PublisherId, null,
-            "legacy", null, null, null, null, null, "203.0.113.7", "Mozilla/5.0", null, null, false);
-        await app.Redis.HashSetAsync(keys.LegacyHourClickRecords(keys.ClickShard(clickId), clickedAt), clickId,
-            AffiliateTracker.Clicks.ClickCodec.Encode(record, compact: true));
-
-        var (status, body) = await app.PostbackAsync($"click_id={clickId}&txid=legacy-1&token={token}");
-
-        Assert.Equal((200, "created"), (status, body["result"]!.GetValue<string>()));
-        var conversion = await app.WaitForConversionAsync(body["conversion_id"]!.GetValue<string>());
-        Assert.Equal(n.PublisherId, conversion.PublisherId);
-    }
-
-    [Fact]
     public async Task The_database_refuses_a_conversion_whose_advertiser_is_not_its_offers()
     {
         // Whatever writes it, a conversion is billed to its offer's advertiser: the database holds to that.

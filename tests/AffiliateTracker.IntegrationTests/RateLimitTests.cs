@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using AffiliateTracker.Api;
+using AffiliateTracker.Access;
 using Microsoft.AspNetCore.Hosting;
 using Npgsql;
 

@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using AffiliateTracker.Api;
+using AffiliateTracker.Access;
 using AffiliateTracker.Clicks;
 using Dapper;
 using Microsoft.AspNetCore.Builder;

@@ -1,4 +1,5 @@
 using AffiliateTracker.Clicks;
+using AffiliateTracker.Network;
 
 namespace AffiliateTracker.Tests;
 
@@ -39,7 +40,7 @@ public sealed class LandingUrlTests
     [InlineData("https://\uFF47\uFF4F\uFF4F\uFF44.example/", "good.example")]
     public void A_host_that_normalisation_would_change_is_refused_and_the_answer_shows_the_change(string url, string becomes)
     {
-        var problem = LandingUrl.Problem(url);
+        var problem = LandingUrlRules.Problem(url);
         Assert.NotNull(problem);
         Assert.Contains(becomes, problem);
     }
@@ -48,12 +49,12 @@ public sealed class LandingUrlTests
     [InlineData("https://bücher.example/größe")]
     [InlineData("https://Bücher.example/")]
     [InlineData("https://пример.испытание/?c={click_id}")]
-    public void An_internationalised_host_that_reads_back_as_typed_is_accepted(string url) => Assert.Null(LandingUrl.Problem(url));
+    public void An_internationalised_host_that_reads_back_as_typed_is_accepted(string url) => Assert.Null(LandingUrlRules.Problem(url));
 
     [Theory]
     [InlineData("https://shop.example/land?cid={click_id}")]
     [InlineData("http://127.0.0.1:5080/demo/shop?c={click_id}")]
-    public void Ordinary_landing_urls_are_accepted(string url) => Assert.Null(LandingUrl.Problem(url));
+    public void Ordinary_landing_urls_are_accepted(string url) => Assert.Null(LandingUrlRules.Problem(url));
 
     [Theory]
     [InlineData(null)]
@@ -76,10 +77,10 @@ public sealed class LandingUrlTests
     // Control characters would end up in the Location header or be refused by PostgreSQL.
     [InlineData("https://shop.example/\r\nSet-Cookie: x=1")]
     [InlineData("https://shop.example/\u0000")]
-    public void Landing_urls_that_could_be_steered_elsewhere_are_refused(string? url) => Assert.NotNull(LandingUrl.Problem(url));
+    public void Landing_urls_that_could_be_steered_elsewhere_are_refused(string? url) => Assert.NotNull(LandingUrlRules.Problem(url));
 
     [Fact]
-    public void Macros_may_follow_the_host_in_the_query_without_a_path() => Assert.Null(LandingUrl.Problem("https://shop.example?s={sub1}"));
+    public void Macros_may_follow_the_host_in_the_query_without_a_path() => Assert.Null(LandingUrlRules.Problem("https://shop.example?s={sub1}"));
 
     [Theory]
     [InlineData("https://bücher.example/{sub1}?q=ü", "https://xn--bcher-kva.example/{sub1}?q=%C3%BC")]
@@ -88,7 +89,7 @@ public sealed class LandingUrlTests
     [InlineData("https://shop.example/plain?c={click_id}", "https://shop.example/plain?c={click_id}")]
     public void Urls_are_kept_in_the_ascii_form_a_location_header_can_carry(string url, string ascii)
     {
-        Assert.Null(LandingUrl.Problem(url));
-        Assert.Equal(ascii, LandingUrl.ToAscii(url));
+        Assert.Null(LandingUrlRules.Problem(url));
+        Assert.Equal(ascii, LandingUrlRules.ToAscii(url));
     }
 }

@@ -1,7 +1,6 @@
 using AffiliateTracker.Clicks;
 using AffiliateTracker.Storage;
 using Dapper;
-using Microsoft.Extensions.Options;
 using Npgsql;
 using StackExchange.Redis;
 
@@ -13,17 +12,13 @@ public sealed class ClickLookup : IAsyncDisposable
 {
     private readonly RedisKeys _keys;
     private readonly NpgsqlDataSource _db;
-    private readonly TimeProvider _time;
-    private readonly TimeSpan _hotPeriod;
     // Concurrent lookups are read together: one HMGET per attribution hash for a whole batch of postbacks.
     private readonly RedisBatcher<(string Hash, string ClickId), RedisValue> _reads;
 
-    public ClickLookup(ConnectionMultiplexer redis, RedisKeys keys, NpgsqlDataSource db, IOptions<ClickOptions> options, TimeProvider time)
+    public ClickLookup(ConnectionMultiplexer redis, RedisKeys keys, NpgsqlDataSource db)
     {
         _keys = keys;
         _db = db;
-        _time = time;
-        _hotPeriod = options.Value.HotPeriod;
         _reads = new(async batch =>
         {
             var database = redis.GetDatabase();
@@ -49,10 +44,6 @@ public sealed class ClickLookup : IAsyncDisposable
         if (!Ulid.TryGetTimestamp(clickId, out var createdAt)) return null;
         var shard = _keys.ClickShard(clickId);
         var hot = await _reads.RunAsync((_keys.ClickRecords(shard, createdAt), clickId));
-        // A click recorded by a version that kept one hash per hour is there until that hash expires: a second
-        // read only on a miss within the hot period, so found clicks cost one read as before.
-        if (!hot.HasValue && _time.GetUtcNow() - createdAt < _hotPeriod + TimeSpan.FromHours(1))
-            hot = await _reads.RunAsync((_keys.LegacyHourClickRecords(shard, createdAt), clickId));
         if (hot.HasValue) return ClickCodec.Decode((byte[])hot!);
         await using var conn = await _db.OpenConnectionAsync();
         var row = await conn.QuerySingleOrDefaultAsync<Row>("""

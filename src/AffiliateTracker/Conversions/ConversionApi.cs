@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using AffiliateTracker.Storage;
-using AffiliateTracker.Api;
+using AffiliateTracker.Access;
 using AffiliateTracker.Http;
 using AffiliateTracker.Network;
 using Dapper;
@@ -82,7 +82,7 @@ public static class ConversionApi
             var before = await Find(conn, caller, id);
             var now = time.UtcNowForStorage();
             await using var tx = await conn.BeginTransactionAsync();
-            var actor = caller.IsAdmin ? "admin" : $"advertiser:{caller.AdvertiserId}";
+            var actor = caller.Actor;
             var applied = await ConversionStore.ApplyChangeAsync(conn, tx, network.Current, id,
                 new ConversionStatusChanged(Guid.NewGuid(), to, actor, reason, now), now, reviewer: caller.IsAdmin);
             await tx.CommitAsync();
@@ -95,12 +95,7 @@ public static class ConversionApi
         });
     }
 
-    internal static string Scope(Caller caller) => caller.Role switch
-    {
-        "admin" => "true",
-        "advertiser" => "advertiser_id = @callerAdvertiser",
-        _ => "publisher_id = @callerPublisher",
-    };
+    internal static string Scope(Caller caller) => caller.Scope("advertiser_id", "publisher_id");
 
     private static async Task<ConversionRow> Find(NpgsqlConnection conn, Caller caller, string id) =>
         await conn.QuerySingleOrDefaultAsync<ConversionRow>($"SELECT * FROM conversions WHERE id = @id AND {Scope(caller)}",
@@ -110,7 +105,7 @@ public static class ConversionApi
     // What the network earns is not the publisher's business.
     private static ConversionRow Redact(ConversionRow row, Caller caller)
     {
-        if (caller.Role == "publisher") row.Revenue = null;
+        if (caller.IsPublisher) row.Revenue = null;
         return row;
     }
 }

@@ -1,5 +1,4 @@
 using AffiliateTracker.Network;
-using AffiliateTracker.PublisherPostbacks;
 using Dapper;
 using Npgsql;
 using NpgsqlTypes;
@@ -35,7 +34,7 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
         if (creates.Count > 0)
         {
             var inserted = await InsertAsync(conn, tx, creates);
-            await PublisherPostbackQueue.EnqueueAsync(conn, tx, snapshot,
+            await PublisherPostbackOutbox.EnqueueAsync(conn, tx, snapshot,
                 creates.Where(c => inserted.Contains(c.Id)).Select(c => (c.EventId, ConversionRow.From(c))), now);
 
             // Already there under another id (its Redis record was lost and made again): a status it carries is a
@@ -97,7 +96,7 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
         if (row is null)
             return await conn.ExecuteScalarAsync<int>("SELECT count(*) FROM conversions WHERE id = @conversionId", new { conversionId }, tx) == 0
                 ? Applied.Missing : Applied.NoChange;
-        await PublisherPostbackQueue.EnqueueAsync(conn, tx, snapshot, [(change.EventId, row)], now);
+        await PublisherPostbackOutbox.EnqueueAsync(conn, tx, snapshot, [(change.EventId, row)], now);
         return Applied.Changed;
     }
 

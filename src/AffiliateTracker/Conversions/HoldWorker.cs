@@ -1,6 +1,5 @@
 using AffiliateTracker.Storage;
 using AffiliateTracker.Network;
-using AffiliateTracker.PublisherPostbacks;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -58,7 +57,7 @@ public sealed class HoldWorker(
             )
             SELECT * FROM upd
             """, new { now = now.UtcDateTime, limit = BatchSize }, tx)).ToList();
-        await PublisherPostbackQueue.EnqueueAsync(conn, tx, network.Current, approved.Select(c => (Guid.NewGuid(), c)), now);
+        await PublisherPostbackOutbox.EnqueueAsync(conn, tx, network.Current, approved.Select(c => (Guid.NewGuid(), c)), now);
         await tx.CommitAsync();
 
         foreach (var c in approved)

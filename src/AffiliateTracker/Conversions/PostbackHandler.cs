@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
-using AffiliateTracker.Api;
+using AffiliateTracker.Access;
 using AffiliateTracker.Clicks;
 using AffiliateTracker.Network;
 using AffiliateTracker.Storage;

@@ -145,11 +145,8 @@ public sealed class PostbackLog : BackgroundService
             return entries.Select(e => e.Id).ToList();
         });
 
-    /// A stream entry holds a JSON array of log entries; entries written by earlier versions hold one object.
-    private static IEnumerable<PostbackLogEntry> ReadEntry(byte[] payload) =>
-        payload.Length > 0 && payload[0] == (byte)'['
-            ? ConversionJson.Deserialize<List<PostbackLogEntry>>(payload)
-            : [ConversionJson.Deserialize<PostbackLogEntry>(payload)];
+    /// A stream entry holds a JSON array of the log entries written together.
+    private static IEnumerable<PostbackLogEntry> ReadEntry(byte[] payload) => ConversionJson.Deserialize<List<PostbackLogEntry>>(payload);
 
     private const string Columns = "event_id, received_at, via, advertiser_id, offer_id, click_id, txid, goal, decision, http_status, message, conversion_id, remote_ip, query";
 

@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Mvc;
-using AffiliateTracker.Api;
+using AffiliateTracker.Access;
 using AffiliateTracker.Http;
 using Dapper;
 using Npgsql;

@@ -1,4 +1,4 @@
-using AffiliateTracker.Api;
+using AffiliateTracker.Access;
 using AffiliateTracker.Network;
 using Dapper;
 using AffiliateTracker.Http;
@@ -52,8 +52,8 @@ public sealed class DemoSeeder(NpgsqlDataSource db, NetworkCache network, Public
 
         foreach (var (key, role, adv, pub) in new (string, string, long?, long?)[]
                  {
-                     (DemoOptions.AdminKey, "admin", null, null), (DemoOptions.AdvertiserKey, "advertiser", advertiserId, null),
-                     (DemoOptions.PublisherKeyAlice, "publisher", null, alice), (DemoOptions.PublisherKeyBob, "publisher", null, bob),
+                     (DemoOptions.AdminKey, Roles.Admin, null, null), (DemoOptions.AdvertiserKey, Roles.Advertiser, advertiserId, null),
+                     (DemoOptions.PublisherKeyAlice, Roles.Publisher, null, alice), (DemoOptions.PublisherKeyBob, Roles.Publisher, null, bob),
                  })
             await conn.ExecuteAsync("""
                 INSERT INTO api_keys (key_hash, role, advertiser_id, publisher_id, name) VALUES (@hash, @role, @adv, @pub, 'demo')

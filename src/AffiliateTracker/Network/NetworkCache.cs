@@ -88,8 +88,8 @@ public sealed class NetworkCache(NpgsqlDataSource db, ConnectionMultiplexer redi
         return new NetworkSnapshot(
             offers.ToFrozenDictionary(o => o.Id, o => new OfferConfig(
                 // ToAscii: URLs saved before the API stored them in ASCII form would fail every redirect.
-                o.Id, o.AdvertiserId, o.Name, o.Status, Clicks.LandingUrl.ToAscii(o.LandingUrl),
-                o.FallbackUrl is null ? null : Clicks.LandingUrl.ToAscii(o.FallbackUrl), o.Currency,
+                o.Id, o.AdvertiserId, o.Name, o.Status, LandingUrlRules.ToAscii(o.LandingUrl),
+                o.FallbackUrl is null ? null : LandingUrlRules.ToAscii(o.FallbackUrl), o.Currency,
                 TimeSpan.FromHours(o.AttributionWindowHours), TimeSpan.FromHours(o.HoldPeriodHours),
                 o.ManualApproval, o.DefaultGoal,
                 new Caps(o.DailyClickCap, o.MonthlyClickCap, o.DailyConversionCap, o.MonthlyConversionCap),

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using AffiliateTracker.Api;
+using AffiliateTracker.Access;
 using AffiliateTracker.Conversions;
 using AffiliateTracker.Http;
 using Dapper;
@@ -31,7 +31,7 @@ public static class PayoutApi
             caller.RequireAdmin();
             var end = body?.PeriodEnd ?? time.GetUtcNow();
             if (end > time.GetUtcNow().AddMinutes(1)) throw ApiException.Invalid("period_end", "may not be in the future");
-            var run = await runs.CreateAsync(end, "admin");
+            var run = await runs.CreateAsync(end, caller.Actor);
             return Results.Created($"/api/v1/payout-runs/{run.Id}", run);
         });
 
@@ -51,14 +51,14 @@ public static class PayoutApi
             return run is null || (!caller.IsAdmin && run.Lines.Count == 0) ? throw ApiException.NotFound("Payout run") : run;
         });
 
-        g.MapPost("/{id:long}/approve", async (long id, Caller caller, PayoutRuns runs) => { caller.RequireAdmin(); return await runs.ApproveAsync(id, "admin"); });
-        g.MapPost("/{id:long}/cancel", async (long id, Caller caller, PayoutRuns runs) => { caller.RequireAdmin(); return await runs.CancelAsync(id, "admin"); });
+        g.MapPost("/{id:long}/approve", async (long id, Caller caller, PayoutRuns runs) => { caller.RequireAdmin(); return await runs.ApproveAsync(id, caller.Actor); });
+        g.MapPost("/{id:long}/cancel", async (long id, Caller caller, PayoutRuns runs) => { caller.RequireAdmin(); return await runs.CancelAsync(id, caller.Actor); });
 
         g.MapPost("/{id:long}/lines/{lineId:long}/paid", async (long id, long lineId, PaidInput? body, Caller caller, PayoutRuns runs) =>
         {
             caller.RequireAdmin();
             var reference = Validate.Name(Validate.Body(body).PaymentReference, "payment_reference");
-            return await runs.MarkPaidAsync(id, lineId, reference, "admin");
+            return await runs.MarkPaidAsync(id, lineId, reference, caller.Actor);
         });
 
         g.MapGet("/{id:long}/export.csv", async (long id, Caller caller, NpgsqlDataSource db) =>

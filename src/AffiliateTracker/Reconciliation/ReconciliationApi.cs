@@ -1,4 +1,4 @@
-using AffiliateTracker.Api;
+using AffiliateTracker.Access;
 using AffiliateTracker.Http;
 using Dapper;
 using Microsoft.AspNetCore.Mvc;
@@ -9,6 +9,8 @@ namespace AffiliateTracker.Reconciliation;
 /// Advertisers upload their own reports (admins on an advertiser's behalf); admins apply the differences.
 public static class ReconciliationApi
 {
+    public static IServiceCollection AddReconciliation(this IServiceCollection services) => services.AddSingleton<ReconciliationService>();
+
     public static void MapReconciliationApi(this RouteGroupBuilder api)
     {
         var g = api.MapGroup("/reconciliations").WithTags("Reconciliation");
@@ -30,7 +32,7 @@ public static class ReconciliationApi
                     throw ApiException.Invalid("offer_id", "is not an offer of this advertiser");
             }
             var summary = await service.UploadAsync(request.Body, advertiser, offerId, from?.ToUniversalTime(), to?.ToUniversalTime(),
-                caller.IsAdmin ? "admin" : $"advertiser:{advertiser}");
+                caller.Actor);
             return Results.Created($"/api/v1/reconciliations/{summary.Id}", summary);
         });
 
@@ -54,7 +56,7 @@ public static class ReconciliationApi
         g.MapPost("/{id:long}/apply", async (long id, Caller caller, ReconciliationService service) =>
         {
             caller.RequireAdmin();
-            return Results.Ok(new { reconciliation_id = id, applied_changes = await service.ApplyAsync(id, "admin") });
+            return Results.Ok(new { reconciliation_id = id, applied_changes = await service.ApplyAsync(id, caller.Actor) });
         });
     }
 }

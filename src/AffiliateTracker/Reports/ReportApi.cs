@@ -1,4 +1,4 @@
-using AffiliateTracker.Api;
+using AffiliateTracker.Access;
 using AffiliateTracker.Http;
 using Dapper;
 using Npgsql;
@@ -11,6 +11,12 @@ namespace AffiliateTracker.Reports;
 /// conversions table, always current (a conversion counts on the day it was reported).
 public static class ReportApi
 {
+    public static void MapReportsApi(this RouteGroupBuilder api)
+    {
+        api.MapReportApi();
+        api.MapClickStats();
+    }
+
     private static readonly HashSet<string> Allowed = ["day", "hour", "offer", "publisher", "goal", "country", "sub1", "sub2", "sub3", "sub4", "sub5"];
 
     public static void MapReportApi(this RouteGroupBuilder api)

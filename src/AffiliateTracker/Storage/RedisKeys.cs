@@ -9,8 +9,6 @@ namespace AffiliateTracker.Storage;
 ///                           shard and UTC minute (yyyyMMddHHmm); expires HotPeriod after the minute ends.
 ///                           Per minute, not per hour: Redis frees an expiring key in one go, and an hour
 ///                           of clicks in one hash blocked it for most of a second (benchmarks/README.md)
-///   P{clicks:N}:a:HOUR      the same per UTC hour (yyyyMMddHH): the layout until 2026-11-22, still read
-///                           on a miss until such hashes have expired
 ///   P{uq:OFFER:B}:VISITOR   string, first click id of a visitor on an offer in the last 24 h; B (0-63,
 ///                           from the visitor hash) spreads an offer's visitors over 64 slots, and the
 ///                           flusher decides a batch's uniqueness with one script per slot
@@ -36,7 +34,6 @@ public sealed class RedisKeys(string prefix, int conversionShards = 1, int click
     public int ClickShard(string clickId) =>
         ClickShards == 1 || clickId.Length < 4 ? 0 : (int)((uint)(clickId[^1] * 31 * 31 + clickId[^2] * 31 + clickId[^3]) % (uint)ClickShards);
     public string ClickRecords(int shard, DateTimeOffset clickTime) => $"{Prefix}{{clicks:{shard}}}:a:{clickTime.UtcDateTime:yyyyMMddHHmm}";
-    public string LegacyHourClickRecords(int shard, DateTimeOffset clickTime) => $"{Prefix}{{clicks:{shard}}}:a:{clickTime.UtcDateTime:yyyyMMddHH}";
 
     public int ConversionShard(long offerId) => (int)(offerId % ConversionShards);
     public string ConversionStream(int shard) => $"{Prefix}{{cv:{shard}}}:stream";

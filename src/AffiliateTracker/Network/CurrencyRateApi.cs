@@ -1,8 +1,9 @@
+using AffiliateTracker.Access;
 using AffiliateTracker.Network;
 using Dapper;
 using Npgsql;
 
-namespace AffiliateTracker.Api;
+namespace AffiliateTracker.Network;
 
 public sealed record RateInput(decimal? Rate);
 

@@ -1,3 +1,4 @@
+using AffiliateTracker.Access;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Mvc;
 using AffiliateTracker.Http;
@@ -5,7 +6,7 @@ using AffiliateTracker.Network;
 using Dapper;
 using Npgsql;
 
-namespace AffiliateTracker.Api;
+namespace AffiliateTracker.Network;
 
 public sealed record GoalInput(string? Code, string? Name, string? PayoutType, [property: JsonConverter(typeof(MoneyJsonConverter))] decimal? Payout,
     string? RevenueType, [property: JsonConverter(typeof(MoneyJsonConverter))] decimal? Revenue, bool? OncePerClick,
@@ -206,12 +207,9 @@ public static class OfferApi
         });
     }
 
-    private static string Scope(Caller caller) => caller.Role switch
-    {
-        "admin" => "true",
-        "advertiser" => "o.advertiser_id = @callerAdvertiser",
-        _ => "EXISTS (SELECT 1 FROM offer_access a WHERE a.offer_id = o.id AND a.publisher_id = @callerPublisher)",
-    };
+    // Admins see every offer, advertisers their own, publishers those they have been granted.
+    private static string Scope(Caller caller) => caller.Scope("o.advertiser_id",
+        publisherCondition: "EXISTS (SELECT 1 FROM offer_access a WHERE a.offer_id = o.id AND a.publisher_id = @callerPublisher)");
 
     internal static async Task<OfferView?> Load(NpgsqlConnection conn, Caller caller, long id)
     {
@@ -226,7 +224,7 @@ public static class OfferApi
             LEFT JOIN payout_overrides p ON p.offer_id = g.offer_id AND p.goal_code = g.code AND p.publisher_id = @callerPublisher
             WHERE g.offer_id = @id ORDER BY g.code
             """, new { id, callerPublisher = caller.PublisherId })).ToList();
-        if (caller.Role == "publisher")
+        if (caller.IsPublisher)
         {
             // What the network earns and where the advertiser lands traffic are not the publisher's business.
             offer.AdvertiserId = null;
@@ -258,8 +256,8 @@ public static class OfferApi
             current is null ? Validate.Id(b.AdvertiserId, "advertiser_id") : current.AdvertiserId!.Value,
             b.Name is not null || current is null ? Validate.Name(b.Name) : current.Name,
             Validate.OneOf(b.Status ?? current?.Status ?? "active", "status", "active", "paused"),
-            b.LandingUrl is not null || current is null ? Validate.Url(b.LandingUrl, "landing_url") : current.LandingUrl!,
-            b.FallbackUrl is not null ? Validate.OptionalUrl(b.FallbackUrl, "fallback_url") : current?.FallbackUrl,
+            b.LandingUrl is not null || current is null ? LandingUrlRules.Validated(b.LandingUrl, "landing_url") : current.LandingUrl!,
+            b.FallbackUrl is not null ? LandingUrlRules.ValidatedOrNone(b.FallbackUrl, "fallback_url") : current?.FallbackUrl,
             Validate.Currency(b.Currency ?? current?.Currency ?? "USD"),
             Validate.Range(b.AttributionWindowHours ?? current?.AttributionWindowHours ?? 720, "attribution_window_hours", 1, 8760),
             Validate.Range(b.HoldPeriodHours ?? current?.HoldPeriodHours ?? 720, "hold_period_hours", 0, 8760),

@@ -1,3 +1,4 @@
+using AffiliateTracker.Access;
 using Microsoft.AspNetCore.Mvc;
 using System.Security.Cryptography;
 using AffiliateTracker.Http;
@@ -5,7 +6,7 @@ using AffiliateTracker.Network;
 using Dapper;
 using Npgsql;
 
-namespace AffiliateTracker.Api;
+namespace AffiliateTracker.Network;
 
 public sealed record LinkCreate(long? OfferId, long? PublisherId);
 public sealed record LinkUpdate(string? Status);

@@ -5,12 +5,12 @@ using AffiliateTracker.Network;
 using Dapper;
 using Npgsql;
 
-namespace AffiliateTracker.PublisherPostbacks;
+namespace AffiliateTracker.Conversions;
 
 /// Puts publisher postbacks in the durable queue, inside the same transaction that creates or changes
 /// the conversion (an outbox): a committed change always has its postback queued, and only once
 /// (event_id is unique). Publishers without a postback URL, or whose URL is paused, get none.
-public static class PublisherPostbackQueue
+public static class PublisherPostbackOutbox
 {
     public static readonly string[] Macros =
         ["{click_id}", "{conversion_id}", "{offer_id}", "{aff_id}", "{goal}", "{payout}", "{currency}", "{status}", "{txid}",

@@ -1,9 +1,10 @@
+using AffiliateTracker.Access;
 using Microsoft.AspNetCore.Mvc;
 using AffiliateTracker.Http;
 using Dapper;
 using Npgsql;
 
-namespace AffiliateTracker.Api;
+namespace AffiliateTracker.Reports;
 
 public sealed class ClickStatsRow
 {

@@ -1,6 +1,6 @@
 namespace AffiliateTracker.Abuse;
 
-/// dotnet run -c Release --project benchmarks/abuse/AffiliateTracker.Abuse -- --base http://127.0.0.1:5080 --admin-key KEY
+/// dotnet run -c Release --project tests/abuse/AffiliateTracker.Abuse -- --base http://127.0.0.1:5080 --admin-key KEY
 ///     [--requests 100000] [--concurrency 16] [--seed 1] [--postgres "Host=...;Database=..."] [--no-ledger-check] [--only 17,4711] [--where "raw:"]
 /// Exit code 0 when every check passed, 1 on any violation, 2 on bad arguments.
 public static class AbuseProgram

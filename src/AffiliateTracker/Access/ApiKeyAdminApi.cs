@@ -2,7 +2,7 @@ using AffiliateTracker.Http;
 using Dapper;
 using Npgsql;
 
-namespace AffiliateTracker.Api;
+namespace AffiliateTracker.Access;
 
 public sealed record ApiKeyCreate(string? Role, long? AdvertiserId, long? PublisherId, string? Name);
 
@@ -28,11 +28,11 @@ public static class ApiKeyAdminApi
         {
             caller.RequireAdmin();
             body = Validate.Body(body);
-            var role = Validate.OneOf(body.Role, "role", "admin", "advertiser", "publisher");
-            long? advertiserId = role == "advertiser" ? Validate.Id(body.AdvertiserId, "advertiser_id") : null;
-            long? publisherId = role == "publisher" ? Validate.Id(body.PublisherId, "publisher_id") : null;
-            if (role != "advertiser" && body.AdvertiserId is not null) throw ApiException.Invalid("advertiser_id", "is only for advertiser keys");
-            if (role != "publisher" && body.PublisherId is not null) throw ApiException.Invalid("publisher_id", "is only for publisher keys");
+            var role = Validate.OneOf(body.Role, "role", Roles.All);
+            long? advertiserId = role == Roles.Advertiser ? Validate.Id(body.AdvertiserId, "advertiser_id") : null;
+            long? publisherId = role == Roles.Publisher ? Validate.Id(body.PublisherId, "publisher_id") : null;
+            if (role != Roles.Advertiser && body.AdvertiserId is not null) throw ApiException.Invalid("advertiser_id", "is only for advertiser keys");
+            if (role != Roles.Publisher && body.PublisherId is not null) throw ApiException.Invalid("publisher_id", "is only for publisher keys");
             var name = body.Name is null ? "" : Validate.Name(body.Name);
             await using var conn = await db.OpenConnectionAsync();
             if (advertiserId is { } a && await conn.ExecuteScalarAsync<int>("SELECT count(*) FROM advertisers WHERE id = @a", new { a }) == 0)

@@ -1,8 +1,7 @@
 using System.Text.RegularExpressions;
-using AffiliateTracker.Clicks;
 using AffiliateTracker.Http;
 
-namespace AffiliateTracker.Api;
+namespace AffiliateTracker.Access;
 
 /// Field checks for management API bodies. Each throws ApiException naming the field and the rule, before
 /// anything is written.
@@ -18,16 +17,6 @@ public static partial class Validate
         if (value.Any(char.IsControl)) throw ApiException.Invalid(field, "may not contain control characters");
         return value;
     }
-
-    /// An accepted URL comes back in the ASCII form redirects send (punycode host, percent-encoded path).
-    public static string Url(string? value, string field)
-    {
-        if (LandingUrl.Problem(value) is { } problem) throw ApiException.Invalid(field, problem);
-        var ascii = LandingUrl.ToAscii(value!);
-        return ascii.Length <= 2000 ? ascii : throw ApiException.Invalid(field, "must be at most 2000 characters once percent-encoded");
-    }
-
-    public static string? OptionalUrl(string? value, string field) => string.IsNullOrEmpty(value) ? null : Url(value, field);
 
     public static string OneOf(string? value, string field, params string[] allowed) =>
         value is not null && allowed.Contains(value) ? value

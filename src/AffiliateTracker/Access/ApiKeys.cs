@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
-namespace AffiliateTracker.Api;
+namespace AffiliateTracker.Access;
 
 /// API keys: random, shown once, stored as SHA-256. A presented key is hashed and looked up by its hash,
 /// so the comparison never touches the secret byte by byte; keys are never logged.
@@ -30,25 +30,6 @@ public static class ApiKeys
             VALUES (@hash, @role, @advertiserId, @publisherId, @name) RETURNING id
             """, new { hash = Hash(secret), role, advertiserId, publisherId, name });
         return (id, secret);
-    }
-}
-
-/// Who is calling the management API.
-public sealed record Caller(string Role, long? AdvertiserId, long? PublisherId)
-{
-    public bool IsAdmin => Role == "admin";
-
-    // Bound for handlers after the authorization middleware has authenticated the key.
-    public static ValueTask<Caller?> BindAsync(HttpContext http) => ValueTask.FromResult<Caller?>(From(http.User));
-
-    public static Caller From(ClaimsPrincipal user) => new(
-        user.FindFirstValue(ClaimTypes.Role) ?? throw ApiException.Forbidden(),
-        long.TryParse(user.FindFirstValue("advertiser_id"), out var a) ? a : null,
-        long.TryParse(user.FindFirstValue("publisher_id"), out var p) ? p : null);
-
-    public void RequireAdmin()
-    {
-        if (!IsAdmin) throw ApiException.Forbidden("Only an admin key may do that.");
     }
 }
 

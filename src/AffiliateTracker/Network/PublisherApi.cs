@@ -1,10 +1,11 @@
+using AffiliateTracker.Access;
 using System.Text.Json.Serialization;
 using AffiliateTracker.Http;
 using AffiliateTracker.Network;
 using Dapper;
 using Npgsql;
 
-namespace AffiliateTracker.Api;
+namespace AffiliateTracker.Network;
 
 public sealed record PublisherCreate(string? Name, [property: JsonConverter(typeof(MoneyJsonConverter))] decimal? MinPayout, string? PostbackUrl);
 public sealed record PublisherUpdate(string? Name, string? Status, [property: JsonConverter(typeof(MoneyJsonConverter))] decimal? MinPayout, string? PostbackUrl);
@@ -87,5 +88,5 @@ public static class PublisherApi
     private const string Columns = "id, name, status, min_payout, postback_url, postback_paused_reason, created_at";
 
     // Publisher postback URLs carry macros anywhere after the host, like landing URLs; "" clears it.
-    private static string? PostbackUrl(string? url) => Validate.OptionalUrl(url, "postback_url");
+    private static string? PostbackUrl(string? url) => LandingUrlRules.ValidatedOrNone(url, "postback_url");
 }

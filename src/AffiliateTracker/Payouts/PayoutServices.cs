@@ -1,0 +1,10 @@
+namespace AffiliateTracker.Payouts;
+
+public static class PayoutServices
+{
+    public static IServiceCollection AddPayouts(this IServiceCollection services)
+    {
+        services.AddSingleton<PayoutRuns>();
+        return services;
+    }
+}
