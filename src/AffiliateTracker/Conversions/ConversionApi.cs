@@ -87,7 +87,7 @@ public static class ConversionApi
                 new ConversionStatusChanged(Guid.NewGuid(), to, actor, reason, now), now, reviewer: caller.IsAdmin);
             await tx.CommitAsync();
             if (applied != ConversionStore.Applied.Changed && before.Status != to)
-                throw before.Flags.Length > 0 && to == ConversionStatus.Approved && before.Status == ConversionStatus.Pending
+                throw ConversionRules.HeldForReview(before, to)
                     ? new ApiException(409, "held_for_review", "Conversion is flagged for review; only an admin may approve it.")
                     : new ApiException(409, "status_locked", $"Conversion is {before.Status}; it cannot become {to}.");
             await recorder.RememberStatusAsync(before.OfferId, before.Goal, before.DedupeKey, id, before.Status, to, reviewed: caller.IsAdmin);

@@ -38,8 +38,10 @@ public sealed class ConversionFlusher(
                             var redisFlags = (e.Field("f") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
                             // Flags counted in Redis (caps, IP velocity) hold the conversion for review like any other flag.
                             if (redisFlags.Length > 0)
-                                c = c with { Flags = c.Flags.Concat(redisFlags).ToArray(),
-                                             Status = c.Status == ConversionStatus.Approved ? ConversionStatus.Pending : c.Status };
+                            {
+                                var flags = c.Flags.Concat(redisFlags).ToArray();
+                                c = c with { Flags = flags, Status = ConversionRules.StatusOnArrival(c.Status, flags) };
+                            }
                             creates.Add(c);
                         }
                         else

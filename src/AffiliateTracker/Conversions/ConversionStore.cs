@@ -76,14 +76,14 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
     public static async Task<Applied> ApplyChangeAsync(NpgsqlConnection conn, NpgsqlTransaction tx, NetworkSnapshot snapshot,
         string conversionId, ConversionStatusChanged change, DateTimeOffset now, bool reviewer = false)
     {
-        var row = await conn.QuerySingleOrDefaultAsync<ConversionRow>("""
+        var row = await conn.QuerySingleOrDefaultAsync<ConversionRow>($"""
             WITH old AS (SELECT id, status FROM conversions WHERE id = @conversionId FOR UPDATE),
             upd AS (
                 UPDATE conversions c SET status = @to, status_changed_at = @at,
                     -- An approval by the advertiser or an admin is the confirmation a browser-reported conversion waited for.
                     awaiting_confirmation = c.awaiting_confirmation AND @to <> 'approved'
                 FROM old WHERE c.id = old.id AND old.status = ANY(@from)
-                  AND (@to <> 'approved' OR cardinality(c.flags) = 0 OR @reviewer)
+                  AND {ConversionRules.ChangeAllowedSql}
                 RETURNING c.*, old.status AS from_status
             ), hist AS (
                 INSERT INTO conversion_status_history (event_id, conversion_id, from_status, to_status, actor, reason, changed_at)

@@ -39,11 +39,10 @@ public sealed class HoldWorker(
         var now = time.UtcNowForStorage();
         await using var conn = await db.OpenConnectionAsync();
         await using var tx = await conn.BeginTransactionAsync();
-        var approved = (await conn.QueryAsync<ConversionRow>("""
+        var approved = (await conn.QueryAsync<ConversionRow>($"""
             WITH due AS (
                 SELECT c.id FROM conversions c JOIN offers o ON o.id = c.offer_id
-                WHERE c.status = 'pending' AND c.hold_until <= @now AND NOT o.manual_approval AND cardinality(c.flags) = 0
-                  AND NOT c.awaiting_confirmation
+                WHERE c.status = 'pending' AND c.hold_until <= @now AND NOT o.manual_approval AND {ConversionRules.HoldMayApproveSql}
                 ORDER BY c.hold_until
                 LIMIT @limit
                 FOR UPDATE OF c SKIP LOCKED

@@ -127,8 +127,7 @@ public sealed class PostbackHandler(
         if (money.OverLimit) flags.Add("amount_over_limit");
         if (now - click.CreatedAt < _options.MinTimeToConvert) flags.Add("too_fast");
         if (click.IsBot) flags.Add("bot_click");
-        var status0 = req.Status ?? ConversionStatus.Pending;
-        if (flags.Count > 0 && status0 == ConversionStatus.Approved) status0 = ConversionStatus.Pending;
+        var status0 = ConversionRules.StatusOnArrival(req.Status, flags);
         var awaiting = fromBrowser && !offer.PixelAutoApprove;
 
         var created = new ConversionCreated(

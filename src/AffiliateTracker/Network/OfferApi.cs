@@ -25,6 +25,7 @@ public sealed record AccessInput(int? DailyClickCap, int? MonthlyClickCap, int? 
 
 public sealed class GoalView
 {
+    [JsonIgnore] public long OfferId { get; init; }
     public string Code { get; init; } = "";
     public string Name { get; init; } = "";
     public string PayoutType { get; set; } = "";
@@ -94,15 +95,8 @@ public static class OfferApi
         g.MapGet("/", async (Caller caller, NpgsqlDataSource db, [FromQuery(Name = "advertiser_id")] long? advertiserId, string? status) =>
         {
             await using var conn = await db.OpenConnectionAsync();
-            var ids = await conn.QueryAsync<long>($"""
-                SELECT o.id FROM offers o
-                WHERE {Scope(caller)} AND (@advertiserId::bigint IS NULL OR o.advertiser_id = @advertiserId)
-                  AND (@status::text IS NULL OR o.status = @status)
-                ORDER BY o.id
-                """, new { advertiserId, status, callerAdvertiser = caller.AdvertiserId, callerPublisher = caller.PublisherId });
-            var list = new List<OfferView>();
-            foreach (var id in ids) list.Add((await Load(conn, caller, id))!);
-            return list;
+            return await LoadManyAsync(conn, caller, "(@advertiserId::bigint IS NULL OR o.advertiser_id = @advertiserId) AND (@status::text IS NULL OR o.status = @status)",
+                new { advertiserId, status });
         });
 
         g.MapGet("/{id:long}", async (long id, Caller caller, NpgsqlDataSource db) =>
@@ -211,29 +205,40 @@ public static class OfferApi
     private static string Scope(Caller caller) => caller.Scope("o.advertiser_id",
         publisherCondition: "EXISTS (SELECT 1 FROM offer_access a WHERE a.offer_id = o.id AND a.publisher_id = @callerPublisher)");
 
-    internal static async Task<OfferView?> Load(NpgsqlConnection conn, Caller caller, long id)
+    internal static async Task<OfferView?> Load(NpgsqlConnection conn, Caller caller, long id) =>
+        (await LoadManyAsync(conn, caller, "o.id = @id", new { id })).SingleOrDefault();
+
+    // Two queries however many offers: the offers the caller may see, then all their goals with the caller's payout.
+    private static async Task<List<OfferView>> LoadManyAsync(NpgsqlConnection conn, Caller caller, string where, object args)
     {
-        var offer = await conn.QuerySingleOrDefaultAsync<OfferView>($"""
-            SELECT o.* FROM offers o WHERE o.id = @id AND {Scope(caller)}
-            """, new { id, callerAdvertiser = caller.AdvertiserId, callerPublisher = caller.PublisherId });
-        if (offer is null) return null;
-        offer.Goals = (await conn.QueryAsync<GoalView>($"""
-            SELECT g.code, g.name, coalesce(p.payout_type, g.payout_type) AS payout_type, coalesce(p.payout, g.payout) AS payout,
+        var parameters = new DynamicParameters(args);
+        parameters.Add("callerAdvertiser", caller.AdvertiserId);
+        parameters.Add("callerPublisher", caller.PublisherId);
+        var offers = (await conn.QueryAsync<OfferView>($"SELECT o.* FROM offers o WHERE {where} AND {Scope(caller)} ORDER BY o.id", parameters)).ToList();
+        if (offers.Count == 0) return offers;
+        var goals = (await conn.QueryAsync<GoalView>("""
+            SELECT g.offer_id, g.code, g.name, coalesce(p.payout_type, g.payout_type) AS payout_type, coalesce(p.payout, g.payout) AS payout,
                    g.revenue_type, g.revenue, g.once_per_click, g.max_amount, g.pixel_amount
             FROM goals g
             LEFT JOIN payout_overrides p ON p.offer_id = g.offer_id AND p.goal_code = g.code AND p.publisher_id = @callerPublisher
-            WHERE g.offer_id = @id ORDER BY g.code
-            """, new { id, callerPublisher = caller.PublisherId })).ToList();
-        if (caller.IsPublisher)
+            WHERE g.offer_id = ANY(@ids) ORDER BY g.offer_id, g.code
+            """, new { ids = offers.Select(o => o.Id).ToArray(), callerPublisher = caller.PublisherId })).ToLookup(g => g.OfferId);
+        foreach (var offer in offers)
         {
-            // What the network earns and where the advertiser lands traffic are not the publisher's business.
-            offer.AdvertiserId = null;
-            offer.LandingUrl = null;
-            offer.FallbackUrl = null;
-            // Nor the bounds on pixel amounts: knowing them is knowing how much a forged pixel could claim.
-            foreach (var goal in offer.Goals) { goal.Revenue = null; goal.RevenueType = null; goal.MaxAmount = null; goal.PixelAmount = null; }
+            offer.Goals = goals[offer.Id].ToList();
+            if (caller.IsPublisher) HideAdvertisersTerms(offer);
         }
-        return offer;
+        return offers;
+    }
+
+    // What the network earns and where the advertiser lands traffic are not the publisher's business, nor the
+    // bounds on pixel amounts: knowing them is knowing how much a forged pixel could claim.
+    private static void HideAdvertisersTerms(OfferView offer)
+    {
+        offer.AdvertiserId = null;
+        offer.LandingUrl = null;
+        offer.FallbackUrl = null;
+        foreach (var goal in offer.Goals) { goal.Revenue = null; goal.RevenueType = null; goal.MaxAmount = null; goal.PixelAmount = null; }
     }
 
     private sealed record NormalizedOffer(
