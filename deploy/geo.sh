@@ -17,6 +17,10 @@ log() { echo "[geo] $*" >&2; }
 
 if [ "${1:-}" = update ]; then VERSION="latest"; rm -f "$FILE"; fi
 if [ ! -s "$FILE" ]; then
+  if ! command -v npm >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    log "installing npm from the system packages"
+    env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null 2>&1 || true
+  fi
   if ! command -v npm >/dev/null 2>&1; then
     log "npm not found: no IP-to-country database (install Node.js and npm, or set Geo__CountryDatabase)"
     exit 0

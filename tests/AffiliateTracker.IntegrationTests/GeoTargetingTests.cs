@@ -50,9 +50,13 @@ public sealed class GeoTargetingTests(ProxiedApp proxied, TrackerApp plain) : IC
         Assert.Equal("DE", (await TrackerApp.WaitForClickRowAsync(TrackerApp.ClickIdOf(german))).Country);
     }
 
+    private void RequireDatabase() => Assert.True(plain.Service<AffiliateTracker.Clicks.VisitorCountry>().HasDatabase,
+        "No IP-to-country database: deploy/test.sh fetches one with deploy/geo.sh (Geo__CountryDatabase).");
+
     [Fact]
     public async Task The_visitors_address_is_looked_up_when_no_trusted_proxy_says()
     {
+        RequireDatabase();
         var n = await GermanOfferAsync(plain);
 
         var german = await ClickAsync(plain, n, from: GermanAddress);
@@ -84,6 +88,7 @@ public sealed class GeoTargetingTests(ProxiedApp proxied, TrackerApp plain) : IC
     [Fact]
     public async Task Clicks_on_offers_open_everywhere_get_their_country_after_the_redirect()
     {
+        RequireDatabase();
         var n = await plain.CreateNetworkAsync();
 
         var click = await ClickAsync(plain, n, from: AmericanAddress);

@@ -21,12 +21,13 @@ public sealed record Caller(string Role, long? AdvertiserId, long? PublisherId)
     public string Actor => IsAdmin ? Roles.Admin : IsAdvertiser ? $"{Roles.Advertiser}:{AdvertiserId}" : $"{Roles.Publisher}:{PublisherId}";
 
     /// The one way a query is limited to what this caller may see: a SQL condition over the row's advertiser
-    /// column and the publisher's (a column, or a condition such as an access grant; none = publishers see
-    /// nothing). It uses the parameters @callerAdvertiser and @callerPublisher (ScopeArgs).
-    public string Scope(string? advertiserColumn, string? publisherColumn = null, string? publisherCondition = null) => Role switch
+    /// column and its publisher column (or, where a row has no such column, a condition on @callerAdvertiser or
+    /// @callerPublisher); none given = that role sees nothing. The query passes those two parameters.
+    public string Scope(string? advertiserColumn, string? publisherColumn = null, string? publisherCondition = null,
+        string? advertiserCondition = null) => Role switch
     {
         Roles.Admin => "true",
-        Roles.Advertiser => advertiserColumn is null ? "false" : $"{advertiserColumn} = @callerAdvertiser",
+        Roles.Advertiser => advertiserCondition ?? (advertiserColumn is null ? "false" : $"{advertiserColumn} = @callerAdvertiser"),
         _ => publisherCondition ?? (publisherColumn is null ? "false" : $"{publisherColumn} = @callerPublisher"),
     };
 

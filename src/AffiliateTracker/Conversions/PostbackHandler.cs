@@ -52,33 +52,7 @@ public sealed class PostbackHandler(
         var advertiser = snapshot.Advertiser(offer.AdvertiserId);
         if (advertiser is null) return PostbackOutcome.Fail(404, "unknown_click", "No click with this id is known.");
         var now = time.UtcNowForStorage();
-        // What a browser reports (an unsigned pixel) is bounded and waits for the advertiser; what the advertiser's
-        // server says, or signed for the browser to carry, is the advertiser's word.
-        var fromBrowser = false;
-        if (via == Via.Postback)
-        {
-            // Constant-time comparison of hashes; the token itself is never stored.
-            if (tokenHash is not null)
-            {
-                if (advertiser.PostbackTokenHash is null || !CryptographicOperations.FixedTimeEquals(tokenHash, advertiser.PostbackTokenHash))
-                    return PostbackOutcome.Fail(403, "bad_token", "The token is not this offer's advertiser's postback token.");
-            }
-            else if (!signing.Verify(advertiser.Id, advertiser.SigningKeyVersion, req.Signed, req.Signature!))
-            {
-                return PostbackOutcome.Fail(403, "bad_signature", "The X-Signature is not an HMAC-SHA256 of this request by the advertiser's current signing key.");
-            }
-            if (advertiser.PostbackIps.Count > 0 && (remoteIp is null || !advertiser.PostbackIps.Contains(Normalize(remoteIp))))
-                return PostbackOutcome.Fail(403, "ip_not_allowed", "Postbacks for this advertiser are accepted only from its listed addresses.");
-        }
-        else if (req.OfferId is { } pixelOffer && pixelOffer != offer.Id)
-        {
-            return PostbackOutcome.Fail(400, "offer_mismatch", "The click belongs to another offer.");
-        }
-        else if (req.PixelSignature is not null)
-        {
-            if (CheckSignedPixel(req, offer, advertiser, now) is { } refused) return refused;
-        }
-        else fromBrowser = true;
+        if (Authenticate(req, via, offer, advertiser, tokenHash, remoteIp, now, out var fromBrowser) is { } refused) return refused;
         if (!advertiser.IsActive) return PostbackOutcome.Fail(403, "advertiser_suspended", "This advertiser is suspended.");
 
         var goalCode = req.Goal ?? offer.DefaultGoal;
@@ -95,29 +69,9 @@ public sealed class PostbackHandler(
         var actor = via == Via.Pixel ? "pixel" : $"advertiser:{advertiser.Id}";
 
         // A status for a conversion we already have is a status change.
-        if (req.Status is ConversionStatus.Approved or ConversionStatus.Rejected)
-        {
-            var change = new ConversionStatusChanged(Guid.NewGuid(), req.Status, actor, req.Reason ?? $"{req.Status} by {via.ToString().ToLowerInvariant()}", now,
-                offer.Id, goal.Code, dedupeKey);
-            var (result, id, status) = await recorder.ChangeStatusAsync(offer.Id, goal.Code, dedupeKey, change);
-            if (result == ConversionRecorder.ChangeResult.NeedsConfirmation)
-            {
-                // The advertiser approves what a browser reported: that confirms it, at the amount the approval names.
-                Priced? priced = null;
-                if (req.Amount is not null && Price(req, offer, goal, click, snapshot, fromBrowser: false, out priced) is { } refused) return refused;
-                await recorder.ConfirmAsync(Confirmation(actor, now, offer, goal, dedupeKey, priced));
-                (result, id, status) = await recorder.ChangeStatusAsync(offer.Id, goal.Code, dedupeKey, change);
-            }
-            switch (result)
-            {
-                case ConversionRecorder.ChangeResult.Changed: return new PostbackOutcome(200, "updated", $"Conversion is now {status}.", id, status);
-                case ConversionRecorder.ChangeResult.Unchanged: return new PostbackOutcome(200, "duplicate", $"Conversion is already {status}.", id, status);
-                case ConversionRecorder.ChangeResult.HeldForReview:
-                    return new PostbackOutcome(409, "held_for_review", "Conversion is flagged for review; a network admin decides whether it is approved.", id, status);
-                case ConversionRecorder.ChangeResult.NotAllowed or ConversionRecorder.ChangeResult.NeedsConfirmation:
-                    return new PostbackOutcome(409, "status_locked", $"Conversion is {status}; it cannot become {req.Status}.", id, status);
-            }
-        }
+        if (req.Status is ConversionStatus.Approved or ConversionStatus.Rejected
+            && await ChangeStatusAsync(req, via, click, offer, goal, snapshot, dedupeKey, actor, now) is { } changed)
+            return changed;
 
         if (now - click.CreatedAt > offer.AttributionWindow)
             return PostbackOutcome.Fail(410, "click_expired", $"The click is older than the offer's {offer.AttributionWindow.TotalHours:0}-hour attribution window.");
@@ -159,6 +113,69 @@ public sealed class PostbackHandler(
                     : "Conversion confirmed; its amount, payout and revenue now follow the amount this postback gives.", id, status);
         }
         return new PostbackOutcome(200, "duplicate", "This conversion was already recorded.", r.ConversionId, r.Status);
+    }
+
+    /// Who is speaking for the advertiser: its server (token or signature, from a listed address), a pixel it signed,
+    /// or a browser (an unsigned pixel). Null when the request may go on.
+    private PostbackOutcome? Authenticate(PostbackRequest req, Via via, OfferConfig offer, AdvertiserConfig advertiser, byte[]? tokenHash,
+        IPAddress? remoteIp, DateTimeOffset now, out bool fromBrowser)
+    {
+        // What a browser reports (an unsigned pixel) is bounded and waits for the advertiser; what the advertiser's
+        // server says, or signed for the browser to carry, is the advertiser's word.
+        fromBrowser = false;
+        if (via == Via.Postback)
+        {
+            // Constant-time comparison of hashes; the token itself is never stored.
+            if (tokenHash is not null)
+            {
+                if (advertiser.PostbackTokenHash is null || !CryptographicOperations.FixedTimeEquals(tokenHash, advertiser.PostbackTokenHash))
+                    return PostbackOutcome.Fail(403, "bad_token", "The token is not this offer's advertiser's postback token.");
+            }
+            else if (!signing.Verify(advertiser.Id, advertiser.SigningKeyVersion, req.Signed, req.Signature!))
+            {
+                return PostbackOutcome.Fail(403, "bad_signature", "The X-Signature is not an HMAC-SHA256 of this request by the advertiser's current signing key.");
+            }
+            if (advertiser.PostbackIps.Count > 0 && (remoteIp is null || !advertiser.PostbackIps.Contains(Normalize(remoteIp))))
+                return PostbackOutcome.Fail(403, "ip_not_allowed", "Postbacks for this advertiser are accepted only from its listed addresses.");
+        }
+        else if (req.OfferId is { } pixelOffer && pixelOffer != offer.Id)
+        {
+            return PostbackOutcome.Fail(400, "offer_mismatch", "The click belongs to another offer.");
+        }
+        else if (req.PixelSignature is not null)
+        {
+            return CheckSignedPixel(req, offer, advertiser, now);
+        }
+        else fromBrowser = true;
+        return null;
+    }
+
+    /// A postback with approved or rejected for a conversion already recorded. Null when there is none yet (an
+    /// approved first postback creates the conversion).
+    private async Task<PostbackOutcome?> ChangeStatusAsync(PostbackRequest req, Via via, ClickRecord click, OfferConfig offer, GoalConfig goal,
+        NetworkSnapshot snapshot, string dedupeKey, string actor, DateTimeOffset now)
+    {
+        var change = new ConversionStatusChanged(Guid.NewGuid(), req.Status!, actor, req.Reason ?? $"{req.Status} by {via.ToString().ToLowerInvariant()}", now,
+            offer.Id, goal.Code, dedupeKey);
+        var (result, id, status) = await recorder.ChangeStatusAsync(offer.Id, goal.Code, dedupeKey, change);
+        if (result == ConversionRecorder.ChangeResult.NeedsConfirmation)
+        {
+            // The advertiser approves what a browser reported: that confirms it, at the amount the approval names.
+            Priced? priced = null;
+            if (req.Amount is not null && Price(req, offer, goal, click, snapshot, fromBrowser: false, out priced) is { } refused) return refused;
+            await recorder.ConfirmAsync(Confirmation(actor, now, offer, goal, dedupeKey, priced));
+            (result, id, status) = await recorder.ChangeStatusAsync(offer.Id, goal.Code, dedupeKey, change);
+        }
+        switch (result)
+        {
+            case ConversionRecorder.ChangeResult.Changed: return new PostbackOutcome(200, "updated", $"Conversion is now {status}.", id, status);
+            case ConversionRecorder.ChangeResult.Unchanged: return new PostbackOutcome(200, "duplicate", $"Conversion is already {status}.", id, status);
+            case ConversionRecorder.ChangeResult.HeldForReview:
+                return new PostbackOutcome(409, "held_for_review", "Conversion is flagged for review; a network admin decides whether it is approved.", id, status);
+            case ConversionRecorder.ChangeResult.NotAllowed or ConversionRecorder.ChangeResult.NeedsConfirmation:
+                return new PostbackOutcome(409, "status_locked", $"Conversion is {status}; it cannot become {req.Status}.", id, status);
+        }
+        return null;
     }
 
     /// The money of a conversion: the sale amount in the offer's currency, and what the goal pays on it. An unsigned

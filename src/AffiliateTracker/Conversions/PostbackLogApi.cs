@@ -35,17 +35,17 @@ public static class PostbackLogApi
         {
             if (caller.PublisherId is not null) throw ApiException.Forbidden("The postback log is for admins and advertisers.");
             await using var conn = await db.OpenConnectionAsync();
-            return await conn.QueryAsync<PostbackLogView>("""
+            return await conn.QueryAsync<PostbackLogView>($"""
                 SELECT id, received_at, via, advertiser_id, offer_id, click_id, txid, goal, decision, http_status, message,
                        conversion_id, host(remote_ip) AS remote_ip, query
                 FROM postback_log
-                WHERE (@advertiser::bigint IS NULL OR advertiser_id = @advertiser)
+                WHERE {caller.Scope("advertiser_id")}
                   AND (@clickId::text IS NULL OR click_id = @clickId) AND (@txid::text IS NULL OR txid = @txid)
                   AND (@decision::text IS NULL OR decision = @decision) AND (@offerId::bigint IS NULL OR offer_id = @offerId)
                   AND (@conversionId::text IS NULL OR conversion_id = @conversionId)
                   AND (@from::timestamptz IS NULL OR received_at >= @from) AND (@to::timestamptz IS NULL OR received_at < @to)
                 ORDER BY received_at DESC, id DESC LIMIT @take
-                """, new { advertiser = caller.AdvertiserId, clickId, txid, decision, offerId, conversionId,
+                """, new { callerAdvertiser = caller.AdvertiserId, clickId, txid, decision, offerId, conversionId,
                            from = from?.ToUniversalTime(), to = to?.ToUniversalTime(), take = Math.Clamp(limit ?? 100, 1, 1000) });
         }).WithTags("Conversions");
     }

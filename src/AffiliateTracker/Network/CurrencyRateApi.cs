@@ -1,5 +1,4 @@
 using AffiliateTracker.Access;
-using AffiliateTracker.Network;
 using Dapper;
 using Npgsql;
 

@@ -2,7 +2,6 @@ using AffiliateTracker.Access;
 using Microsoft.AspNetCore.Mvc;
 using System.Security.Cryptography;
 using AffiliateTracker.Http;
-using AffiliateTracker.Network;
 using Dapper;
 using Npgsql;
 
@@ -57,10 +56,10 @@ public static class LinkApi
             await using var conn = await db.OpenConnectionAsync();
             var links = await conn.QueryAsync<LinkView>($"""
                 SELECT {Columns} FROM tracking_links
-                WHERE (@scope::bigint IS NULL OR publisher_id = @scope)
+                WHERE {caller.Scope(null, "publisher_id")}
                   AND (@offerId::bigint IS NULL OR offer_id = @offerId) AND (@publisherId::bigint IS NULL OR publisher_id = @publisherId)
                 ORDER BY id
-                """, new { scope = caller.IsAdmin ? null : caller.PublisherId, offerId, publisherId });
+                """, new { callerPublisher = caller.PublisherId, offerId, publisherId });
             return links.Select(l => WithUrl(l, publicUrl));
         });
 

@@ -19,6 +19,7 @@ public static class NetworkServices
         api.MapAdvertisers();
         api.MapPublishers();
         api.MapOffers();
+        api.MapOfferAccess();
         api.MapLinks();
         api.MapCurrencyRates();
     }

@@ -1,7 +1,6 @@
 using AffiliateTracker.Access;
 using System.Text.Json.Serialization;
 using AffiliateTracker.Http;
-using AffiliateTracker.Network;
 using Dapper;
 using Npgsql;
 

@@ -30,13 +30,13 @@ public static class PublisherPostbackApi
         {
             if (!caller.IsAdmin && caller.PublisherId is null) throw ApiException.Forbidden("Delivery logs are for admins and publishers.");
             await using var conn = await db.OpenConnectionAsync();
-            var deliveries = (await conn.QueryAsync<DeliveryView>("""
+            var deliveries = (await conn.QueryAsync<DeliveryView>($"""
                 SELECT id, publisher_id, conversion_id, url, state, attempts, last_status_code, last_error, next_attempt_at, created_at, delivered_at
                 FROM publisher_postbacks
-                WHERE (@scope::bigint IS NULL OR publisher_id = @scope) AND (@publisherId::bigint IS NULL OR publisher_id = @publisherId)
+                WHERE {caller.Scope(null, "publisher_id")} AND (@publisherId::bigint IS NULL OR publisher_id = @publisherId)
                   AND (@conversionId::text IS NULL OR conversion_id = @conversionId) AND (@state::text IS NULL OR state = @state)
                 ORDER BY created_at DESC, id DESC LIMIT @take
-                """, new { scope = caller.IsAdmin ? null : caller.PublisherId, publisherId, conversionId, state,
+                """, new { callerPublisher = caller.PublisherId, publisherId, conversionId, state,
                            take = Math.Clamp(limit ?? 100, 1, 1000) })).ToList();
             var attempts = (await conn.QueryAsync<AttemptRow>("""
                 SELECT postback_id, attempted_at, status_code, error, duration_ms FROM publisher_postback_attempts

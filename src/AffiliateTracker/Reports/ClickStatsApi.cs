@@ -32,17 +32,16 @@ public static class ClickStatsApi
             if (since >= until) throw ApiException.Invalid("from", "must be before to");
             if (until - since > TimeSpan.FromDays(366)) throw ApiException.Invalid("from", "must be at most 366 days before to");
             await using var conn = await db.OpenConnectionAsync();
-            return await conn.QueryAsync<ClickStatsRow>("""
+            return await conn.QueryAsync<ClickStatsRow>($"""
                 SELECT date_trunc('day', c.created_at AT TIME ZONE 'UTC') AS day, c.offer_id, c.publisher_id,
                        count(*) AS clicks, count(*) FILTER (WHERE c.is_unique AND NOT c.is_bot) AS unique_clicks,
                        count(*) FILTER (WHERE c.is_bot) AS bot_clicks
                 FROM clicks c JOIN offers o ON o.id = c.offer_id
                 WHERE c.created_at >= @since AND c.created_at < @until
                   AND (@offerId::bigint IS NULL OR c.offer_id = @offerId)
-                  AND (@publisher::bigint IS NULL OR c.publisher_id = @publisher)
-                  AND (@advertiser::bigint IS NULL OR o.advertiser_id = @advertiser)
+                  AND {caller.Scope("o.advertiser_id", "c.publisher_id")}
                 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-                """, new { since, until, offerId, publisher = caller.PublisherId, advertiser = caller.AdvertiserId });
+                """, new { since, until, offerId, callerPublisher = caller.PublisherId, callerAdvertiser = caller.AdvertiserId });
         }).WithTags("Stats");
     }
 }

@@ -21,93 +21,116 @@ public static class ReportApi
 
     public static void MapReportApi(this RouteGroupBuilder api)
     {
-        api.MapGet("/reports", async (Caller caller, NpgsqlDataSource db, TimeProvider time, DateTime? from, DateTime? to, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "group_by")] string? groupBy, string? tz) =>
+        api.MapGet("/reports", async (Caller caller, NpgsqlDataSource db, TimeProvider time, DateTime? from, DateTime? to,
+            [Microsoft.AspNetCore.Mvc.FromQuery(Name = "group_by")] string? groupBy, string? tz) =>
+        {
+            var query = ReportQuery.Parse(groupBy, tz, from, to, time.GetUtcNow().UtcDateTime);
+            await using var conn = await db.OpenConnectionAsync();
+            var rows = await conn.QueryAsync(Sql(query, caller), new { since = query.Since, until = query.Until, zone = query.Zone,
+                callerPublisher = caller.PublisherId, callerAdvertiser = caller.AdvertiserId });
+            return rows.Select(r => Shape((IDictionary<string, object?>)r, query.Dimensions, withRevenue: !caller.IsPublisher));
+        }).WithTags("Reports");
+    }
+
+    /// A report's grouping and period, checked: which dimensions, in which time zone, over which UTC interval.
+    public sealed record ReportQuery(List<string> Dimensions, string Zone, DateTime Since, DateTime Until)
+    {
+        public List<string> SubIds => Dimensions.Where(d => d.StartsWith("sub")).ToList();
+        // Country and sub-id rollups are kept per UTC day; finer time zones apply to the hourly rollup.
+        public bool Daily => SubIds.Count > 0 || Dimensions.Contains("country");
+
+        public static ReportQuery Parse(string? groupBy, string? tz, DateTime? from, DateTime? to, DateTime nowUtc)
         {
             var dims = (groupBy ?? "day").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToList();
             if (dims.Count == 0 || dims.Any(d => !Allowed.Contains(d)))
                 throw ApiException.Invalid("group_by", $"must be a comma-separated list of: {string.Join(", ", Allowed)}");
             if (dims.Contains("day") && dims.Contains("hour")) throw ApiException.Invalid("group_by", "takes day or hour, not both");
-            var subs = dims.Where(d => d.StartsWith("sub")).ToList();
-            if (subs.Count > 0 && dims.Contains("country")) throw ApiException.Invalid("group_by", "takes country or sub-ids, not both");
-            if ((subs.Count > 0 || dims.Contains("country")) && dims.Contains("hour"))
+            var subs = dims.Any(d => d.StartsWith("sub"));
+            if (subs && dims.Contains("country")) throw ApiException.Invalid("group_by", "takes country or sub-ids, not both");
+            if ((subs || dims.Contains("country")) && dims.Contains("hour"))
                 throw ApiException.Invalid("group_by", "groups country and sub-ids by day, not hour");
             var zone = tz ?? "UTC";
             if (!TimeZoneInfo.TryFindSystemTimeZoneById(zone, out _)) throw ApiException.Invalid("tz", "must be an IANA time zone such as Europe/Berlin");
             // Dates near DateTime's ends would overflow the default 30-day span below.
             if (from is { Year: < 2000 or > 2100 }) throw ApiException.Invalid("from", "must be between 2000 and 2100");
             if (to is { Year: < 2000 or > 2100 }) throw ApiException.Invalid("to", "must be between 2000 and 2100");
-            var until = (to ?? time.GetUtcNow().UtcDateTime).ToUniversalTime();
+            var until = (to ?? nowUtc).ToUniversalTime();
             var since = (from ?? until.AddDays(-30)).ToUniversalTime();
             if (since >= until || until - since > TimeSpan.FromDays(400)) throw ApiException.Invalid("from", "must be before to, at most 400 days apart");
+            return new ReportQuery(dims, zone, since, until);
+        }
+    }
 
-            // Country and sub-id rollups are kept per UTC day; finer time zones apply to the hourly rollup.
-            var daily = subs.Count > 0 || dims.Contains("country");
-            var rollup = subs.Count > 0 ? "click_rollup_subs" : dims.Contains("country") ? "click_rollup_country" : "click_rollup_hour";
-            string ClickDim(string d) => d switch
-            {
-                "day" => daily ? "r.day::timestamp" : "date_trunc('day', r.hour AT TIME ZONE @zone)",
-                "hour" => "date_trunc('hour', r.hour AT TIME ZONE @zone)",
-                "offer" => "r.offer_id", "publisher" => "r.publisher_id", "goal" => "NULL::text", "country" => "r.country",
-                _ => $"r.{d}",
-            };
-            string ConvDim(string d) => d switch
-            {
-                "day" => daily ? "(c.created_at AT TIME ZONE 'UTC')::date::timestamp" : "date_trunc('day', c.created_at AT TIME ZONE @zone)",
-                "hour" => "date_trunc('hour', c.created_at AT TIME ZONE @zone)",
-                "offer" => "c.offer_id", "publisher" => "c.publisher_id", "goal" => "c.goal", "country" => "coalesce(c.country, '')",
-                _ => $"coalesce(c.{d}, '')",
-            };
-            string Name(string d) => d is "offer" or "publisher" ? d + "_id" : d;
-            var time0 = daily ? "r.day >= (@since AT TIME ZONE 'UTC')::date AND r.day < (@until AT TIME ZONE 'UTC')::date + 1"
-                              : "r.hour >= @since AND r.hour < @until";
-            var scopeR = "(@publisher::bigint IS NULL OR r.publisher_id = @publisher) AND (@advertiser::bigint IS NULL OR r.offer_id IN (SELECT id FROM offers WHERE advertiser_id = @advertiser))";
-            var scopeC = "(@publisher::bigint IS NULL OR c.publisher_id = @publisher) AND (@advertiser::bigint IS NULL OR c.advertiser_id = @advertiser)";
-            var names = string.Join(", ", dims.Select(Name));
-            var sql = $"""
-                WITH k AS (
-                    SELECT {string.Join(", ", dims.Select(d => $"{ClickDim(d)} AS {Name(d)}"))}, sum(r.clicks) AS clicks, sum(r.unique_clicks) AS unique_clicks
-                    FROM {rollup} r WHERE {time0} AND {scopeR}
-                    GROUP BY {names}
-                ), v AS (
-                    SELECT {string.Join(", ", dims.Select(d => $"{ConvDim(d)} AS {Name(d)}"))},
-                           count(*) FILTER (WHERE c.status = 'pending') AS pending, count(*) FILTER (WHERE c.status = 'approved') AS approved,
-                           count(*) FILTER (WHERE c.status = 'rejected') AS rejected,
-                           coalesce(sum(c.payout) FILTER (WHERE c.status <> 'rejected'), 0) AS payout,
-                           coalesce(sum(c.revenue) FILTER (WHERE c.status <> 'rejected'), 0) AS revenue
-                    FROM conversions c WHERE c.created_at >= @since AND c.created_at < @until AND {scopeC}
-                    GROUP BY {names}
-                )
-                SELECT {names}, sum(clicks) AS clicks, sum(unique_clicks) AS unique_clicks, sum(pending) AS pending, sum(approved) AS approved,
-                       sum(rejected) AS rejected, sum(payout) AS payout, sum(revenue) AS revenue
-                FROM (
-                    SELECT {names}, clicks, unique_clicks, 0 AS pending, 0 AS approved, 0 AS rejected, 0 AS payout, 0 AS revenue FROM k
-                    UNION ALL
-                    SELECT {names}, 0, 0, pending, approved, rejected, payout, revenue FROM v
-                ) x
+    private static string Name(string d) => d is "offer" or "publisher" ? d + "_id" : d;
+
+    /// Clicks from the rollup that holds the asked dimensions, conversions live from `conversions`, joined on
+    /// the dimensions, both in the caller's scope.
+    private static string Sql(ReportQuery q, Caller caller)
+    {
+        var daily = q.Daily;
+        var rollup = q.SubIds.Count > 0 ? "click_rollup_subs" : q.Dimensions.Contains("country") ? "click_rollup_country" : "click_rollup_hour";
+        string ClickDim(string d) => d switch
+        {
+            "day" => daily ? "r.day::timestamp" : "date_trunc('day', r.hour AT TIME ZONE @zone)",
+            "hour" => "date_trunc('hour', r.hour AT TIME ZONE @zone)",
+            "offer" => "r.offer_id", "publisher" => "r.publisher_id", "goal" => "NULL::text", "country" => "r.country",
+            _ => $"r.{d}",
+        };
+        string ConvDim(string d) => d switch
+        {
+            "day" => daily ? "(c.created_at AT TIME ZONE 'UTC')::date::timestamp" : "date_trunc('day', c.created_at AT TIME ZONE @zone)",
+            "hour" => "date_trunc('hour', c.created_at AT TIME ZONE @zone)",
+            "offer" => "c.offer_id", "publisher" => "c.publisher_id", "goal" => "c.goal", "country" => "coalesce(c.country, '')",
+            _ => $"coalesce(c.{d}, '')",
+        };
+        var period = daily ? "r.day >= (@since AT TIME ZONE 'UTC')::date AND r.day < (@until AT TIME ZONE 'UTC')::date + 1"
+                           : "r.hour >= @since AND r.hour < @until";
+        var scopeR = caller.Scope(null, "r.publisher_id", advertiserCondition: "r.offer_id IN (SELECT id FROM offers WHERE advertiser_id = @callerAdvertiser)");
+        var scopeC = caller.Scope("c.advertiser_id", "c.publisher_id");
+        var names = string.Join(", ", q.Dimensions.Select(Name));
+        return $"""
+            WITH k AS (
+                SELECT {string.Join(", ", q.Dimensions.Select(d => $"{ClickDim(d)} AS {Name(d)}"))}, sum(r.clicks) AS clicks, sum(r.unique_clicks) AS unique_clicks
+                FROM {rollup} r WHERE {period} AND {scopeR}
                 GROUP BY {names}
-                ORDER BY {names}
-                LIMIT 10000
-                """;
-            await using var conn = await db.OpenConnectionAsync();
-            var rows = await conn.QueryAsync(sql, new { since, until, zone, publisher = caller.PublisherId, advertiser = caller.AdvertiserId });
-            var isPublisher = caller.PublisherId is not null;
-            return rows.Select(r =>
-            {
-                var d = (IDictionary<string, object?>)r;
-                var row = new Dictionary<string, object?>();
-                foreach (var dim in dims) row[Name(dim)] = d[Name(dim)] is "" ? null : d[Name(dim)];
-                long clicks = Convert.ToInt64(d["clicks"]), conversions = Convert.ToInt64(d["pending"]) + Convert.ToInt64(d["approved"]);
-                decimal payout = Convert.ToDecimal(d["payout"]), revenue = Convert.ToDecimal(d["revenue"]);
-                row["clicks"] = clicks;
-                row["unique_clicks"] = Convert.ToInt64(d["unique_clicks"]);
-                row["conversions"] = conversions;
-                row["pending"] = Convert.ToInt64(d["pending"]); row["approved"] = Convert.ToInt64(d["approved"]); row["rejected"] = Convert.ToInt64(d["rejected"]);
-                row["cr"] = clicks == 0 ? null : Math.Round(conversions * 100m / clicks, 4);
-                row["epc"] = clicks == 0 ? null : Math.Round(payout / clicks, 4);
-                row["payout"] = payout;
-                if (!isPublisher) { row["revenue"] = revenue; row["profit"] = revenue - payout; }
-                return row;
-            });
-        }).WithTags("Reports");
+            ), v AS (
+                SELECT {string.Join(", ", q.Dimensions.Select(d => $"{ConvDim(d)} AS {Name(d)}"))},
+                       count(*) FILTER (WHERE c.status = 'pending') AS pending, count(*) FILTER (WHERE c.status = 'approved') AS approved,
+                       count(*) FILTER (WHERE c.status = 'rejected') AS rejected,
+                       coalesce(sum(c.payout) FILTER (WHERE c.status <> 'rejected'), 0) AS payout,
+                       coalesce(sum(c.revenue) FILTER (WHERE c.status <> 'rejected'), 0) AS revenue
+                FROM conversions c WHERE c.created_at >= @since AND c.created_at < @until AND {scopeC}
+                GROUP BY {names}
+            )
+            SELECT {names}, sum(clicks) AS clicks, sum(unique_clicks) AS unique_clicks, sum(pending) AS pending, sum(approved) AS approved,
+                   sum(rejected) AS rejected, sum(payout) AS payout, sum(revenue) AS revenue
+            FROM (
+                SELECT {names}, clicks, unique_clicks, 0 AS pending, 0 AS approved, 0 AS rejected, 0 AS payout, 0 AS revenue FROM k
+                UNION ALL
+                SELECT {names}, 0, 0, pending, approved, rejected, payout, revenue FROM v
+            ) x
+            GROUP BY {names}
+            ORDER BY {names}
+            LIMIT 10000
+            """;
+    }
+
+    /// One report row as the API answers it: the dimensions, the counts, CR and EPC, and money (revenue and
+    /// profit only for admins and advertisers).
+    public static Dictionary<string, object?> Shape(IDictionary<string, object?> d, IReadOnlyList<string> dimensions, bool withRevenue)
+    {
+        var row = new Dictionary<string, object?>();
+        foreach (var dim in dimensions) row[Name(dim)] = d[Name(dim)] is "" ? null : d[Name(dim)];
+        long clicks = Convert.ToInt64(d["clicks"]), conversions = Convert.ToInt64(d["pending"]) + Convert.ToInt64(d["approved"]);
+        decimal payout = Convert.ToDecimal(d["payout"]), revenue = Convert.ToDecimal(d["revenue"]);
+        row["clicks"] = clicks;
+        row["unique_clicks"] = Convert.ToInt64(d["unique_clicks"]);
+        row["conversions"] = conversions;
+        row["pending"] = Convert.ToInt64(d["pending"]); row["approved"] = Convert.ToInt64(d["approved"]); row["rejected"] = Convert.ToInt64(d["rejected"]);
+        row["cr"] = clicks == 0 ? null : Math.Round(conversions * 100m / clicks, 4);
+        row["epc"] = clicks == 0 ? null : Math.Round(payout / clicks, 4);
+        row["payout"] = payout;
+        if (withRevenue) { row["revenue"] = revenue; row["profit"] = revenue - payout; }
+        return row;
     }
 }
