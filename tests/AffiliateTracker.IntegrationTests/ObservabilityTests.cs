@@ -101,6 +101,27 @@ public sealed class ObservabilityTests(TrackerApp app, OtlpApp otlp) : IClassFix
     }
 
     [Fact]
+    public async Task Each_server_in_a_process_reports_its_own_metrics()
+    {
+        // The integration tests run several servers in one process; so may a host embedding the tracker.
+        await using var first = new TrackerApp();
+        await using var second = new TrackerApp();
+        var n = await first.CreateNetworkAsync();
+        for (var i = 0; i < 3; i++) await first.ClickAsync($"/c/{n.LinkCode}");
+
+        static async Task<string> ScrapeAsync(TrackerApp app)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+            request.Headers.Add(TrackerApp.RemoteIpHeader, "127.0.0.1");
+            return await (await app.Browser().SendAsync(request)).Content.ReadAsStringAsync();
+        }
+
+        Assert.Matches(@"(?m)^at_clicks_total\{outcome=""redirect""\} 3$", await ScrapeAsync(first));
+        Assert.DoesNotMatch(@"(?m)^at_clicks_total\{outcome=""redirect""\} [1-9]", await ScrapeAsync(second));
+        Assert.Contains("at_clicks_buffered", await ScrapeAsync(second));
+    }
+
+    [Fact]
     public async Task With_an_otlp_endpoint_metrics_and_api_traces_reach_the_collector_and_redirects_leave_no_span()
     {
         var n = await otlp.CreateNetworkAsync();

@@ -46,6 +46,8 @@ public class TrackerApp : WebApplicationFactory<Program>
         builder.UseSetting("Clicks:ReclaimAfter", "00:00:03");
         builder.UseSetting("Conversions:ReclaimAfter", "00:00:03");
         builder.UseSetting("Demo:Enabled", "false");
+        // Each server in this process exports its own meter (TrackerMetrics.MeterName).
+        builder.UseSetting("Observability:MeterName", $"AffiliateTracker.test.{Guid.NewGuid():N}");
         // Where tracking links point; the test clients use this host too.
         builder.UseSetting("PublicBaseUrl", "http://tracker.test");
         builder.UseSetting("Secrets:MasterKey", Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes("integration-tests-master-key-0123456789")));

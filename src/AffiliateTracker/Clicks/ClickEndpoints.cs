@@ -16,12 +16,9 @@ public static class ClickEndpoints
 
     public static void MapClicks(this IEndpointRouteBuilder app)
     {
-        // HEAD is what link checkers and previewers send: the same answer as GET, and no click.
-        app.MapMethods("/c/{code}", ["GET", "HEAD"], (string code, HttpContext http, NetworkCache network, ClickRecorder recorder, CapCounters caps, TimeProvider time,
-            TrackerMetrics metrics, VisitorCountry countries) => Link(http, code, network, recorder, caps, time, metrics, countries))
-            .WithTags("Clicks").WithSummary("A publisher's tracking link: 302 to the offer's landing page with the click cookie");
-
-        app.MapMethods("/click", ["GET", "HEAD"], (HttpContext http, NetworkCache network, ClickRecorder recorder, CapCounters caps, TimeProvider time, TrackerMetrics metrics,
+        Delegate link = (string code, HttpContext http, NetworkCache network, ClickRecorder recorder, CapCounters caps, TimeProvider time,
+            TrackerMetrics metrics, VisitorCountry countries) => Link(http, code, network, recorder, caps, time, metrics, countries);
+        Delegate byIds = (HttpContext http, NetworkCache network, ClickRecorder recorder, CapCounters caps, TimeProvider time, TrackerMetrics metrics,
             VisitorCountry countries) =>
         {
             var q = http.Request.Query;
@@ -30,7 +27,12 @@ public static class ClickEndpoints
             if (!TryId(q["aff_id"], out var publisherId))
                 return Refuse(http, metrics, "invalid", ErrorPage.Result(http, 400, "invalid_aff_id", "aff_id must be a positive whole number."));
             return Redirect(http, network.Current, offerId, publisherId, null, recorder, caps, time, metrics, countries);
-        }).WithTags("Clicks").WithSummary("A click by ids (offer_id, aff_id): the same answer as a tracking link");
+        };
+        app.MapGet("/c/{code}", link).WithTags("Clicks").WithSummary("A publisher's tracking link: 302 to the offer's landing page with the click cookie");
+        app.MapGet("/click", byIds).WithTags("Clicks").WithSummary("A click by ids (offer_id, aff_id): the same answer as a tracking link");
+        // HEAD is what link checkers and previewers send: the same answer as GET, and no click (documented with GET).
+        app.MapMethods("/c/{code}", ["HEAD"], link).ExcludeFromDescription();
+        app.MapMethods("/click", ["HEAD"], byIds).ExcludeFromDescription();
     }
 
     /// The redirect as the pipeline's first stop after the error handlers: a click skips routing,

@@ -7,11 +7,15 @@ namespace AffiliateTracker.Observability;
 /// runtime's, served only to the addresses in Metrics:AllowFrom.
 public static class MetricsEndpoint
 {
-    public static void MapMetrics(this IEndpointRouteBuilder app) =>
+    public static void MapMetrics(this IEndpointRouteBuilder app)
+    {
+        // The tracker's instruments exist from the start, so a scrape before the first click already shows them.
+        app.ServiceProvider.GetRequiredService<TrackerMetrics>();
         app.MapPrometheusScrapingEndpoint("/metrics", meterProvider: null, configureBranchedPipeline: branch => branch.Use((http, next) =>
         {
             if (http.RequestServices.GetRequiredService<MetricsAccess>().Allows(http.Connection.RemoteIpAddress)) return next(http);
             http.Response.StatusCode = StatusCodes.Status403Forbidden;
             return http.Response.WriteAsJsonAsync(new ErrorBody("forbidden", "Metrics are served only to the addresses in Metrics:AllowFrom."));
         }), optionsName: null).WithTags("Operations");
+    }
 }

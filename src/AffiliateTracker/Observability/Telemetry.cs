@@ -25,7 +25,7 @@ public static class Telemetry
             .ConfigureResource(r => r.AddService("affiliatetracker", serviceInstanceId: Environment.MachineName + "-" + Environment.ProcessId))
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(TrackerMetrics.MeterName, "System.Runtime")
+                metrics.AddMeter(TrackerMetrics.MeterName(config), "System.Runtime")
                     .AddPrometheusExporter(o =>
                     {
                         // Read at scrape time, never from a cache: the load and fault suites compare these counts with rows.

@@ -10,8 +10,12 @@ namespace AffiliateTracker.Observability;
 /// interlocked add, never a callback or an allocation.
 public sealed class TrackerMetrics : IDisposable
 {
-    public const string MeterName = "AffiliateTracker";
-    private readonly Meter _meter = new(MeterName, "1.0");
+    /// The meter's name: "AffiliateTracker", unless `Observability:MeterName` says otherwise. OpenTelemetry's
+    /// exporters pick meters by name across the whole process, so several servers in one process (the integration
+    /// tests) each take a name of their own; the exported metric names are the instruments', and do not change.
+    public static string MeterName(IConfiguration config) => config["Observability:MeterName"] ?? "AffiliateTracker";
+
+    private readonly Meter _meter;
 
     // Labels are drawn from small fixed sets (outcomes, decisions, stream names), so these maps stay small.
     private readonly ConcurrentDictionary<string, StrongBox<long>> _clicks = new();
@@ -24,8 +28,9 @@ public sealed class TrackerMetrics : IDisposable
     /// Clicks accepted by this process but not yet in Redis (set by the click recorder).
     public Func<long> ClicksBuffered { get; set; } = () => 0;
 
-    public TrackerMetrics()
+    public TrackerMetrics(IMeterFactory meters, IConfiguration config)
     {
+        _meter = meters.Create(MeterName(config), "1.0");
         // The Prometheus convention: tells process lifetimes apart (counters start again at 0 after a restart).
         var started = new DateTimeOffset(System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime()).ToUnixTimeMilliseconds() / 1000.0;
         _meter.CreateObservableGauge("process.start_time", () => started, unit: "s", description: "When this process started, in seconds since the Unix epoch");
