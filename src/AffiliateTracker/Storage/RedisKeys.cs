@@ -57,6 +57,6 @@ public sealed class RedisKeys(string prefix, int conversionShards = 1, int click
     public RedisChannel ConfigChannel => RedisChannel.Literal($"{Prefix}config");
 
     public const string FlusherGroup = "flushers";
-    /// The service key of the flushers' own Redis connection (ServiceRegistration.AddStorage).
+    /// The service key of the flushers' own Redis connection (StorageServices.AddStorage).
     public const string FlusherConnection = "flushers";
 }
