@@ -29,10 +29,10 @@ public static partial class Validate
     public static int? Cap(int? value, string field) =>
         value switch { null or 0 => null, < 0 => throw ApiException.Invalid(field, "must be 0 (no cap) or positive"), _ => value };
 
+    /// A money value's range. Its decimals were checked as text when the JSON body was read (MoneyJsonConverter).
     public static decimal Money(decimal value, string field, decimal max = 1_000_000_000m)
     {
         if (value < 0 || value > max) throw ApiException.Invalid(field, $"must be between 0 and {max}");
-        if (value.Scale > 4 && value != Math.Round(value, 4)) throw ApiException.Invalid(field, "may have at most 4 decimal places");
         return value;
     }
 

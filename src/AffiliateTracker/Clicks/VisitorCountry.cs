@@ -30,10 +30,6 @@ public sealed class VisitorCountry : IDisposable
 
     public bool HasDatabase => _reader is not null;
 
-    /// The header a trusted proxy sent, else the database's answer; null when neither knows.
-    public string? Of(IHeaderDictionary headers, IPAddress? address) =>
-        FromHeader(headers[CloudflareHeader]) ?? Lookup(address);
-
     /// Two letters, upper case; XX (unknown) and T1 (Tor) are no country.
     public static string? FromHeader(Microsoft.Extensions.Primitives.StringValues value)
     {

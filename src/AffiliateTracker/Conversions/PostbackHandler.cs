@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using AffiliateTracker.Access;
 using AffiliateTracker.Clicks;
+using AffiliateTracker.Http;
 using AffiliateTracker.Network;
 using AffiliateTracker.Storage;
 using Microsoft.Extensions.Options;
@@ -199,8 +200,8 @@ public sealed class PostbackHandler(
                 return PostbackOutcome.Fail(422, "currency_mismatch", $"The offer is paid in {offer.Currency} and no {currency}→{offer.Currency} rate is configured.");
             (originalAmount, originalCurrency) = (saleAmount, currency);
             saleAmount = saleAmount is { } a ? Math.Round(a * rate, 4, MidpointRounding.AwayFromZero) : null;
-            if (saleAmount > MaxAmount)
-                return PostbackOutcome.Fail(400, "invalid_amount", $"amount converted to {offer.Currency} exceeds {MaxAmount}.");
+            if (saleAmount > MoneyText.Max)
+                return PostbackOutcome.Fail(400, "invalid_amount", $"amount converted to {offer.Currency} exceeds {MoneyText.Max}.");
         }
         var overLimit = fromBrowser && goal.MaxAmount is { } max && saleAmount > max;
         if (overLimit) saleAmount = goal.MaxAmount;
@@ -228,9 +229,6 @@ public sealed class PostbackHandler(
         if (now.ToUnixTimeSeconds() > expires) return PostbackOutcome.Fail(403, "signature_expired", "The pixel's signature has expired.");
         return null;
     }
-
-    // Keeps every stored amount, payout and revenue inside numeric(18,4).
-    private const decimal MaxAmount = 1_000_000_000_000m;
 
     private static IPAddress Normalize(IPAddress ip) => ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip;
 }

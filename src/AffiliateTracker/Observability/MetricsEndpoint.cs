@@ -9,8 +9,6 @@ public static class MetricsEndpoint
 {
     public static void MapMetrics(this IEndpointRouteBuilder app)
     {
-        // The tracker's instruments exist from the start, so a scrape before the first click already shows them.
-        app.ServiceProvider.GetRequiredService<TrackerMetrics>();
         app.MapPrometheusScrapingEndpoint("/metrics", meterProvider: null, configureBranchedPipeline: branch => branch.Use((http, next) =>
         {
             if (http.RequestServices.GetRequiredService<MetricsAccess>().Allows(http.Connection.RemoteIpAddress)) return next(http);
