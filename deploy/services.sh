@@ -15,6 +15,7 @@ PG_DB="${AT_PG_DB:-affiliatetracker}"
 PG_USER=affiliatetracker
 
 log() { echo "[services] $*" >&2; }
+. "$ROOT/deploy/pg-data-dir.sh"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -60,8 +61,8 @@ redis_up() {
 
 pg_up() {
   local bin; bin="$(pg_bin)"
-  local pgdata="$DATA/postgres"
   mkdir -p "$DATA"
+  local pgdata; pgdata="$(pg_data_dir "$DATA/postgres")"
   if [ "$(id -u)" = 0 ]; then PG_OS_USER=postgres; fi
   if [ ! -s "$pgdata/PG_VERSION" ]; then
     mkdir -p "$pgdata"
@@ -98,8 +99,9 @@ down() {
   redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown 2>/dev/null && log "redis stopped" || log "redis was not running"
   local bin; bin="$(pg_bin)"
   if [ "$(id -u)" = 0 ]; then PG_OS_USER=postgres; fi
-  if [ -d "$DATA/postgres" ] && run_pg "$bin/pg_ctl" -D "$DATA/postgres" status >/dev/null 2>&1; then
-    run_pg "$bin/pg_ctl" -D "$DATA/postgres" -m fast -w stop >/dev/null && log "postgres stopped"
+  local pgdata; pgdata="$(pg_data_dir "$DATA/postgres")"
+  if [ -d "$pgdata" ] && run_pg "$bin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
+    run_pg "$bin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null && log "postgres stopped"
   else
     log "postgres was not running"
   fi

@@ -25,7 +25,8 @@ fi
 CLICK_RATE="${CLICK_RATE:-150}"; POSTBACK_RATE="${POSTBACK_RATE:-40}"
 
 REDIS_PORT=16479; PG_PORT=16432; DB=affiliatetracker_fault; PORT_A=5101; PORT_B=5102
-DATA="$ROOT/.data/fault"; RUN="$DATA/run-$([ "$SHORT" = 1 ] && echo short || echo full)"; PGDATA="$DATA/pg"
+. "$ROOT/deploy/pg-data-dir.sh"
+DATA="$ROOT/.data/fault"; RUN="$DATA/run-$([ "$SHORT" = 1 ] && echo short || echo full)"; PGDATA="$(pg_data_dir "$DATA/pg")"
 DLL="$ROOT/src/AffiliateTracker/bin/Release/net10.0/AffiliateTracker.dll"
 PG="host=127.0.0.1 port=$PG_PORT user=affiliatetracker"
 REDIS=(redis-cli -h 127.0.0.1 -p "$REDIS_PORT")
