@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole test suite (unit + integration) against real Redis and PostgreSQL started by
+# Runs the whole test suite (unit, integration, console in a browser) against real Redis and PostgreSQL started by
 # deploy/services.sh (installed from the system packages if missing). Integration tests use the
 # database affiliatetracker_test. Services this script started are stopped again at the end.
 set -euo pipefail
@@ -18,6 +18,8 @@ ConnectionStrings__Redis="$ConnectionStrings__Redis,defaultDatabase=1"
 export ConnectionStrings__Redis ConnectionStrings__Postgres
 # The IP-to-country database the geo-targeting tests look addresses up in.
 export Geo__CountryDatabase="$(deploy/geo.sh)"
+# The console's browser tests: Debian's Chromium (installed when missing) and axe-core for accessibility checks.
+export AT_AXE_SCRIPT="$(deploy/browser.sh)"
 cleanup() { if [ "$was_running" != 2 ] && [ -z "${AT_KEEP_SERVICES:-}" ]; then deploy/services.sh down; fi; }
 trap cleanup EXIT
 

@@ -1,6 +1,8 @@
 using AffiliateTracker;
 using AffiliateTracker.Access;
 using AffiliateTracker.Clicks;
+using AffiliateTracker.Console;
+using AffiliateTracker.Console.Account;
 using AffiliateTracker.Conversions;
 using AffiliateTracker.Demo;
 using AffiliateTracker.Docs;
@@ -42,6 +44,8 @@ builder.Services.AddManagementApi();
 builder.Services.AddApiReference();
 builder.Services.AddRateLimits(builder.Configuration);
 builder.Services.AddDemo(builder.Configuration);
+// People sign in to the web console (Console/); machines use the API with keys.
+builder.Services.AddConsole();
 
 var app = builder.Build();
 app.UseResponseHardening();
@@ -66,11 +70,13 @@ api.MapPublisherPostbackApi();
 api.MapPayoutApi();
 api.MapReconciliationApi();
 api.MapReportsApi();
+api.MapUserApi();
 app.MapHealth();
 app.MapMetrics();
 // The OpenAPI document and its reader at /docs describe the public contract and the API's shape, nothing secret.
 app.MapApiReference();
 if (app.Services.DemoEnabled()) app.MapDemoShop();
+app.MapConsole();
 
 await app.PrepareAsync();
 app.Run();

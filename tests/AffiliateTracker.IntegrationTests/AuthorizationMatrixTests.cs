@@ -27,7 +27,7 @@ public sealed class AuthorizationMatrix : IAsyncLifetime
 
     /// What a request needs to name: both networks' records and a few shared ones.
     public sealed record World(Side Owner, Side Other, long ExtraPublisherId, long DraftRunId, long EmptyRunId, long ReconciliationId,
-        long DisposableKeyId);
+        long DisposableKeyId, long OwnKeyId, long ApproveRequestId, long DeclineRequestId, long UserId);
 
     /// A route as the route table names it ("GET /api/v1/offers/{id:long}"), the request that calls it for the
     /// owner's record, and the expected status for admin, owner advertiser, other advertiser, owner publisher,
@@ -72,8 +72,18 @@ public sealed class AuthorizationMatrix : IAsyncLifetime
             new { name = "Sale", payout_type = "fixed", payout = 5.00m, revenue_type = "fixed", revenue = 8.00m }), "200 403 403 403 403"),
         new("PUT /api/v1/offers/{id:long}/publishers/{publisherId:long}", w => Json($"/api/v1/offers/{w.Owner.OfferId}/publishers/{w.ExtraPublisherId}", new { }),
             "200 403 403 403 403"),
+        new("GET /api/v1/offers/{id:long}/publishers", w => To($"/api/v1/offers/{w.Owner.OfferId}/publishers"), "200 403 403 403 403"),
         new("DELETE /api/v1/offers/{id:long}/publishers/{publisherId:long}", w => To($"/api/v1/offers/{w.Owner.OfferId}/publishers/{w.ExtraPublisherId}"),
             "204 403 403 403 403", m => m.GrantExtraPublisherAsync()),
+
+        // The catalog and access requests: the owner's offer is private and granted to the owner publisher.
+        new("GET /api/v1/offer-catalog", _ => To("/api/v1/offer-catalog"), "403 403 403 200 200"),
+        new("POST /api/v1/offers/{id:long}/access-requests", w => Json($"/api/v1/offers/{w.Owner.OfferId}/access-requests", new { message = "matrix" }),
+            "403 403 403 409 404"),
+        new("GET /api/v1/access-requests", _ => To("/api/v1/access-requests"), "200 403 403 200 200"),
+        new("POST /api/v1/access-requests/{id:long}/approve", w => To($"/api/v1/access-requests/{w.ApproveRequestId}/approve"), "200 403 403 403 403"),
+        new("POST /api/v1/access-requests/{id:long}/decline", w => Json($"/api/v1/access-requests/{w.DeclineRequestId}/decline", new { reason = "matrix" }),
+            "200 403 403 403 403"),
 
         new("POST /api/v1/links", w => Json("/api/v1/links", new { offer_id = w.Owner.OfferId, publisher_id = w.Owner.PublisherId }), "201 403 403 201 403"),
         new("GET /api/v1/links", w => To($"/api/v1/links?offer_id={w.Owner.OfferId}"), "200 403 403 200 200"),
@@ -83,6 +93,10 @@ public sealed class AuthorizationMatrix : IAsyncLifetime
         new("POST /api/v1/api-keys", w => Json("/api/v1/api-keys", new { role = "publisher", publisher_id = w.Owner.PublisherId }), "201 403 403 403 403"),
         new("GET /api/v1/api-keys", _ => To("/api/v1/api-keys"), "200 403 403 403 403"),
         new("DELETE /api/v1/api-keys/{id:long}", w => To($"/api/v1/api-keys/{w.DisposableKeyId}"), "204 403 403 403 403"),
+        // Every caller's own keys: listed and issued with the caller's own role and owner, revoked only by that owner.
+        new("GET /api/v1/me/api-keys", _ => To("/api/v1/me/api-keys"), "200 200 200 200 200"),
+        new("POST /api/v1/me/api-keys", _ => Json("/api/v1/me/api-keys", new { name = "matrix own key" }), "201 201 201 201 201"),
+        new("DELETE /api/v1/me/api-keys/{id:long}", w => To($"/api/v1/me/api-keys/{w.OwnKeyId}"), "404 404 404 204 404"),
 
         new("GET /api/v1/stats/clicks", w => To($"/api/v1/stats/clicks?offer_id={w.Owner.OfferId}"), "200 200 200 200 200"),
 
@@ -92,6 +106,7 @@ public sealed class AuthorizationMatrix : IAsyncLifetime
         new("POST /api/v1/conversions/{id}/status", w => Json($"/api/v1/conversions/{w.Owner.ConversionA}/status", new { status = "rejected", reason = "matrix" }),
             "200 200 404 403 403"),
         new("GET /api/v1/postback-log", w => To($"/api/v1/postback-log?click_id={w.Owner.ClickA}"), "200 200 200 403 403"),
+        new("POST /api/v1/publisher-postbacks/test", w => To($"/api/v1/publisher-postbacks/test?publisher_id={w.Owner.PublisherId}"), "200 403 403 200 404"),
         new("GET /api/v1/publisher-postbacks", w => To($"/api/v1/publisher-postbacks?publisher_id={w.Owner.PublisherId}"), "200 403 403 200 200"),
 
         new("PUT /api/v1/currency-rates/{from}/{to}", _ => Json("/api/v1/currency-rates/ZZA/ZZB", new { rate = 1.5m }), "200 403 403 403 403"),
@@ -108,16 +123,24 @@ public sealed class AuthorizationMatrix : IAsyncLifetime
         new("POST /api/v1/payout-runs/{id:long}/lines/{lineId:long}/paid", w => Json($"/api/v1/payout-runs/{w.DraftRunId}/lines/{w.Owner.PayoutLineId}/paid",
             new { payment_reference = "WIRE-MATRIX" }), "200 403 403 403 403", m => m.ApproveRunAsync()),
         new("GET /api/v1/payout-runs/{id:long}/export.csv", w => To($"/api/v1/payout-runs/{w.DraftRunId}/export.csv"), "200 403 403 403 403"),
+        new("GET /api/v1/payout-lines", w => To($"/api/v1/payout-lines?publisher_id={w.Owner.PublisherId}"), "200 403 403 200 200"),
         new("GET /api/v1/payout-lines/{lineId:long}/items", w => To($"/api/v1/payout-lines/{w.Owner.PayoutLineId}/items"), "200 404 404 200 404"),
         new("GET /api/v1/ledger-check", _ => To("/api/v1/ledger-check"), "200 403 403 403 403"),
 
         new("POST /api/v1/reconciliations", w => new Request($"/api/v1/reconciliations?advertiser_id={w.Owner.AdvertiserId}",
             Csv: $"txid,status,amount\n{w.Owner.Marker}-tx-b,approved,10.00\n"), "201 201 404 403 403"),
+        new("GET /api/v1/reconciliations", _ => To("/api/v1/reconciliations"), "200 200 200 403 403"),
+        new("POST /api/v1/reconciliations/{id:long}/submit", w => To($"/api/v1/reconciliations/{w.ReconciliationId}/submit"), "204 204 404 404 404"),
         new("GET /api/v1/reconciliations/{id:long}", w => To($"/api/v1/reconciliations/{w.ReconciliationId}"), "200 200 404 404 404"),
         new("GET /api/v1/reconciliations/{id:long}/items", w => To($"/api/v1/reconciliations/{w.ReconciliationId}/items"), "200 200 404 404 404"),
         new("POST /api/v1/reconciliations/{id:long}/apply", w => To($"/api/v1/reconciliations/{w.ReconciliationId}/apply"), "200 403 403 403 403"),
 
         new("GET /api/v1/reports", _ => To("/api/v1/reports?group_by=offer,publisher"), "200 200 200 200 200"),
+
+        new("GET /api/v1/users", _ => To("/api/v1/users"), "200 403 403 403 403"),
+        new("POST /api/v1/users/{id:long}/status", w => Json($"/api/v1/users/{w.UserId}/status", new { status = "active" }), "200 403 403 403 403"),
+        new("POST /api/v1/invitations", w => Json("/api/v1/invitations", new { email = $"{w.Owner.Marker}@invited.test", role = "publisher", publisher_id = w.Owner.PublisherId }),
+            "201 403 403 403 403"),
     ];
 
     public TrackerApp App { get; } = new();
@@ -179,6 +202,7 @@ public sealed class AuthorizationMatrix : IAsyncLifetime
 
         var extraPublisher = await App.CreatePublisherAsync("Matrix extra");
         var disposable = await TrackerApp.Created(admin.PostAsJsonAsync("/api/v1/api-keys", new { role = "publisher", publisher_id = owner.PublisherId }));
+        var own = await TrackerApp.Created(admin.PostAsJsonAsync("/api/v1/api-keys", new { role = "publisher", publisher_id = owner.PublisherId }));
 
         _keys[Role.Admin] = await App.IssueKeyAsync("admin");
         _keys[Role.Advertiser] = await App.IssueKeyAsync("advertiser", advertiserId: owner.AdvertiserId);
@@ -190,8 +214,31 @@ public sealed class AuthorizationMatrix : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/api-keys/{revoked["id"]}")).StatusCode);
         _keys[Role.RevokedKey] = revoked["key"]!.GetValue<string>();
 
+        // Two public offers of the other network, which its publisher asks to run.
+        var asker = App.WithKey(_keys[Role.OtherPublisher]);
+        var requests = new List<long>();
+        for (var i = 0; i < 2; i++)
+        {
+            var offer = await TrackerApp.Created(admin.PostAsJsonAsync("/api/v1/offers", new
+            {
+                advertiser_id = other.AdvertiserId, name = $"matrix public offer {i}", landing_url = "https://shop.example/?c={click_id}",
+                visibility = "public", goals = new[] { new { code = "sale", payout_type = "fixed", payout = 1m } },
+            }));
+            var request = await TrackerApp.Created(asker.PostAsJsonAsync($"/api/v1/offers/{offer["id"]}/access-requests", new { message = "matrix" }));
+            requests.Add(request["id"]!.GetValue<long>());
+        }
+
         return new World(owner, other, extraPublisher, run["id"]!.GetValue<long>(), emptyRun["id"]!.GetValue<long>(),
-            reconciliation["id"]!.GetValue<long>(), disposable["id"]!.GetValue<long>());
+            reconciliation["id"]!.GetValue<long>(), disposable["id"]!.GetValue<long>(), own["id"]!.GetValue<long>(),
+            requests[0], requests[1], await UserAsync(owner));
+    }
+
+    /// A console user of the owner's publisher.
+    private async Task<long> UserAsync(Side owner)
+    {
+        await using var conn = new Npgsql.NpgsqlConnection(TrackerApp.PostgresConnection);
+        await conn.OpenAsync();
+        return await AffiliateTracker.Console.Account.ConsoleUsers.CreateAsync(conn, null, $"{owner.Marker.ToLowerInvariant()}@matrix.test", "matrix-password-1", "publisher", null, owner.PublisherId);
     }
 
     /// An advertiser, a publisher and an offer whose names carry a marker, a link, two clicks and two

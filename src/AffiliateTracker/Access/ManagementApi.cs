@@ -31,6 +31,7 @@ public static class ManagementApi
             .RequireRateLimiting(RateLimits.Management);
         api.MapGet("/me", (HttpContext http) => Caller.From(http.User)).WithTags("Account");
         api.MapApiKeyAdmin();
+        api.MapOwnApiKeys();
         return api;
     }
 }

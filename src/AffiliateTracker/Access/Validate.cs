@@ -18,6 +18,15 @@ public static partial class Validate
         return value;
     }
 
+    /// Free text (a description, a message): trimmed, bounded, line breaks allowed but no other control characters.
+    public static string Text(string? value, string field, int max)
+    {
+        value = (value ?? "").Trim();
+        if (value.Length > max) throw ApiException.Invalid(field, $"must be at most {max} characters");
+        if (value.Any(c => char.IsControl(c) && c is not '\n' and not '\r' and not '\t')) throw ApiException.Invalid(field, "may not contain control characters");
+        return value;
+    }
+
     public static string OneOf(string? value, string field, params string[] allowed) =>
         value is not null && allowed.Contains(value) ? value
             : throw ApiException.Invalid(field, $"must be one of: {string.Join(", ", allowed)}");

@@ -10,6 +10,10 @@ namespace AffiliateTracker.Conversions;
 
 public sealed record StatusChangeInput(string? Status, string? Reason);
 
+public sealed record ConversionFilter(long? OfferId = null, long? PublisherId = null, string? Status = null, string? ClickId = null, string? Txid = null,
+    DateTime? From = null, DateTime? To = null, string? Sub1 = null, string? Sub2 = null, string? Sub3 = null, string? Sub4 = null, string? Sub5 = null,
+    int? Limit = null, string? Flag = null, bool Flagged = false);
+
 public sealed class StatusHistoryView
 {
     public string? FromStatus { get; init; }
@@ -30,22 +34,8 @@ public static class ConversionApi
         g.MapGet("/", async (Caller caller, NpgsqlDataSource db, [FromQuery(Name = "offer_id")] long? offerId, [FromQuery(Name = "publisher_id")] long? publisherId, string? status, [FromQuery(Name = "click_id")] string? clickId, string? txid,
             DateTime? from, DateTime? to, string? sub1, string? sub2, string? sub3, string? sub4, string? sub5, int? limit) =>
         {
-            if (status is not null && !ConversionStatus.IsKnown(status)) throw ApiException.Invalid("status", "must be pending, approved or rejected");
-            var take = Math.Clamp(limit ?? 100, 1, 1000);
             await using var conn = await db.OpenConnectionAsync();
-            var rows = await conn.QueryAsync<ConversionRow>($"""
-                SELECT * FROM conversions
-                WHERE {Scope(caller)}
-                  AND (@offerId::bigint IS NULL OR offer_id = @offerId) AND (@publisherId::bigint IS NULL OR publisher_id = @publisherId)
-                  AND (@status::text IS NULL OR status = @status) AND (@clickId::text IS NULL OR click_id = @clickId)
-                  AND (@txid::text IS NULL OR txid = @txid)
-                  AND (@from::timestamptz IS NULL OR created_at >= @from) AND (@to::timestamptz IS NULL OR created_at < @to)
-                  AND (@sub1::text IS NULL OR sub1 = @sub1) AND (@sub2::text IS NULL OR sub2 = @sub2) AND (@sub3::text IS NULL OR sub3 = @sub3)
-                  AND (@sub4::text IS NULL OR sub4 = @sub4) AND (@sub5::text IS NULL OR sub5 = @sub5)
-                ORDER BY created_at DESC, id DESC LIMIT @take
-                """, new { offerId, publisherId, status, clickId, txid, from = from?.ToUniversalTime(), to = to?.ToUniversalTime(),
-                           sub1, sub2, sub3, sub4, sub5, take, callerAdvertiser = caller.AdvertiserId, callerPublisher = caller.PublisherId });
-            return rows.Select(r => Redact(r, caller));
+            return await ListAsync(conn, caller, new ConversionFilter(offerId, publisherId, status, clickId, txid, from, to, sub1, sub2, sub3, sub4, sub5, limit));
         });
 
         g.MapGet("/{id}", async (string id, Caller caller, NpgsqlDataSource db) =>
@@ -75,24 +65,75 @@ public static class ConversionApi
             ConversionRecorder recorder, TimeProvider time) =>
         {
             body = Validate.Body(body);
-            var to = Validate.OneOf(body.Status, "status", ConversionStatus.Approved, ConversionStatus.Rejected);
-            var reason = Validate.Name(body.Reason, "reason");
-            if (caller.PublisherId is not null) throw ApiException.Forbidden("Publishers cannot change conversion statuses.");
             await using var conn = await db.OpenConnectionAsync();
-            var before = await Find(conn, caller, id);
-            var now = time.UtcNowForStorage();
-            await using var tx = await conn.BeginTransactionAsync();
-            var actor = caller.Actor;
-            var applied = await ConversionStore.ApplyChangeAsync(conn, tx, network.Current, id,
-                new ConversionStatusChanged(Guid.NewGuid(), to, actor, reason, now), now, reviewer: caller.IsAdmin);
-            await tx.CommitAsync();
-            if (applied != ConversionStore.Applied.Changed && before.Status != to)
-                throw ConversionRules.HeldForReview(before, to)
-                    ? new ApiException(409, "held_for_review", "Conversion is flagged for review; only an admin may approve it.")
-                    : new ApiException(409, "status_locked", $"Conversion is {before.Status}; it cannot become {to}.");
-            await recorder.RememberStatusAsync(before.OfferId, before.Goal, before.DedupeKey, id, before.Status, to, reviewed: caller.IsAdmin);
-            return Results.Ok(Redact(await Find(conn, caller, id), caller));
+            return Results.Ok(await ChangeStatusAsync(conn, caller, network, recorder, time, id, body.Status, body.Reason));
         });
+    }
+
+    /// The conversions a caller may see, newest first (the API's list and the console's conversion pages).
+    public static async Task<List<ConversionRow>> ListAsync(NpgsqlConnection conn, Caller caller, ConversionFilter f)
+    {
+        if (f.Status is not null && !ConversionStatus.IsKnown(f.Status)) throw ApiException.Invalid("status", "must be pending, approved or rejected");
+        if (f.Flag is not null && !ConversionRules.Flags.Contains(f.Flag)) throw ApiException.Invalid("flag", $"must be one of: {string.Join(", ", ConversionRules.Flags)}");
+        var take = Math.Clamp(f.Limit ?? 100, 1, 1000);
+        var rows = await conn.QueryAsync<ConversionRow>($"""
+            SELECT * FROM conversions
+            WHERE {Scope(caller)}
+              AND (@OfferId::bigint IS NULL OR offer_id = @OfferId) AND (@PublisherId::bigint IS NULL OR publisher_id = @PublisherId)
+              AND (@Status::text IS NULL OR status = @Status) AND (@ClickId::text IS NULL OR click_id = @ClickId)
+              AND (@Txid::text IS NULL OR txid = @Txid)
+              AND (@from::timestamptz IS NULL OR created_at >= @from) AND (@to::timestamptz IS NULL OR created_at < @to)
+              AND (@Sub1::text IS NULL OR sub1 = @Sub1) AND (@Sub2::text IS NULL OR sub2 = @Sub2) AND (@Sub3::text IS NULL OR sub3 = @Sub3)
+              AND (@Sub4::text IS NULL OR sub4 = @Sub4) AND (@Sub5::text IS NULL OR sub5 = @Sub5)
+              AND (@Flag::text IS NULL OR @Flag = ANY(flags)) AND (NOT @Flagged OR cardinality(flags) > 0)
+            ORDER BY created_at DESC, id DESC LIMIT @take
+            """, new { f.OfferId, f.PublisherId, f.Status, f.ClickId, f.Txid, from = f.From?.ToUniversalTime(), to = f.To?.ToUniversalTime(),
+                       f.Sub1, f.Sub2, f.Sub3, f.Sub4, f.Sub5, f.Flag, f.Flagged, take, callerAdvertiser = caller.AdvertiserId, callerPublisher = caller.PublisherId });
+        return rows.Select(r => Redact(r, caller)).ToList();
+    }
+
+    /// Approves or rejects a conversion, with a reason: admins any (flagged ones included), advertisers their offers'.
+    public static async Task<ConversionRow> ChangeStatusAsync(NpgsqlConnection conn, Caller caller, NetworkCache network, ConversionRecorder recorder,
+        TimeProvider time, string id, string? status, string? reason)
+    {
+        var to = Validate.OneOf(status, "status", ConversionStatus.Approved, ConversionStatus.Rejected);
+        reason = Validate.Name(reason, "reason");
+        if (caller.PublisherId is not null) throw ApiException.Forbidden("Publishers cannot change conversion statuses.");
+        var before = await Find(conn, caller, id);
+        var now = time.UtcNowForStorage();
+        await using var tx = await conn.BeginTransactionAsync();
+        var applied = await ConversionStore.ApplyChangeAsync(conn, tx, network.Current, id,
+            new ConversionStatusChanged(Guid.NewGuid(), to, caller.Actor, reason, now), now, reviewer: caller.IsAdmin);
+        await tx.CommitAsync();
+        if (applied != ConversionStore.Applied.Changed && before.Status != to)
+            throw ConversionRules.HeldForReview(before, to)
+                ? new ApiException(409, "held_for_review", "Conversion is flagged for review; only an admin may approve it.")
+                : new ApiException(409, "status_locked", $"Conversion is {before.Status}; it cannot become {to}.");
+        await recorder.RememberStatusAsync(before.OfferId, before.Goal, before.DedupeKey, id, before.Status, to, reviewed: caller.IsAdmin);
+        return Redact(await Find(conn, caller, id), caller);
+    }
+
+    public sealed class ClickView
+    {
+        public string ClickId { get; init; } = "";
+        public DateTime CreatedAt { get; init; }
+        public string? Ip { get; init; }
+        public string? UserAgent { get; init; }
+        public string? Referrer { get; init; }
+        public string? Country { get; init; }
+        public bool IsUnique { get; init; }
+        public bool IsBot { get; init; }
+    }
+
+    /// The clicks behind conversions the caller already holds (the review queue shows them beside each conversion).
+    public static async Task<Dictionary<string, ClickView>> ClicksOfAsync(NpgsqlConnection conn, IReadOnlyList<ConversionRow> rows)
+    {
+        if (rows.Count == 0) return [];
+        var clicks = await conn.QueryAsync<ClickView>("""
+            SELECT k.click_id, k.created_at, host(k.ip) AS ip, k.user_agent, k.referrer, k.country, k.is_unique, k.is_bot
+            FROM clicks k JOIN unnest(@ids, @times) AS c(id, at) ON k.click_id = c.id AND k.created_at = c.at
+            """, new { ids = rows.Select(r => r.ClickId).ToArray(), times = rows.Select(r => r.ClickCreatedAt).ToArray() });
+        return clicks.GroupBy(c => c.ClickId).ToDictionary(g => g.Key, g => g.First());
     }
 
     internal static string Scope(Caller caller) => caller.Scope("advertiser_id", "publisher_id");

@@ -7,6 +7,9 @@ namespace AffiliateTracker.Conversions;
 /// for postbacks answered before PostgreSQL knows the conversion (the "|review" and "|unconfirmed" marks).
 public static class ConversionRules
 {
+    /// Every flag a conversion may carry (PostbackHandler and the recorder's scripts set them).
+    public static readonly string[] Flags = ["too_fast", "bot_click", "over_cap", "ip_velocity", "amount_over_limit"];
+
     /// The status a new conversion starts in: what the postback asked for, except that a flagged one waits.
     public static string StatusOnArrival(string? requested, IReadOnlyCollection<string> flags) =>
         requested == ConversionStatus.Approved && flags.Count == 0 ? ConversionStatus.Approved

@@ -33,20 +33,28 @@ public static class PostbackLogApi
         api.MapGet("/postback-log", async (Caller caller, NpgsqlDataSource db, [FromQuery(Name = "click_id")] string? clickId, string? txid, string? decision,
             [FromQuery(Name = "offer_id")] long? offerId, [FromQuery(Name = "conversion_id")] string? conversionId, DateTime? from, DateTime? to, int? limit) =>
         {
-            if (caller.PublisherId is not null) throw ApiException.Forbidden("The postback log is for admins and advertisers.");
             await using var conn = await db.OpenConnectionAsync();
-            return await conn.QueryAsync<PostbackLogView>($"""
-                SELECT id, received_at, via, advertiser_id, offer_id, click_id, txid, goal, decision, http_status, message,
-                       conversion_id, host(remote_ip) AS remote_ip, query
-                FROM postback_log
-                WHERE {caller.Scope("advertiser_id")}
-                  AND (@clickId::text IS NULL OR click_id = @clickId) AND (@txid::text IS NULL OR txid = @txid)
-                  AND (@decision::text IS NULL OR decision = @decision) AND (@offerId::bigint IS NULL OR offer_id = @offerId)
-                  AND (@conversionId::text IS NULL OR conversion_id = @conversionId)
-                  AND (@from::timestamptz IS NULL OR received_at >= @from) AND (@to::timestamptz IS NULL OR received_at < @to)
-                ORDER BY received_at DESC, id DESC LIMIT @take
-                """, new { callerAdvertiser = caller.AdvertiserId, clickId, txid, decision, offerId, conversionId,
-                           from = from?.ToUniversalTime(), to = to?.ToUniversalTime(), take = Math.Clamp(limit ?? 100, 1, 1000) });
+            return await SearchAsync(conn, caller, new PostbackLogFilter(clickId, txid, decision, offerId, conversionId, from, to, limit));
         }).WithTags("Conversions");
     }
+
+    public static async Task<List<PostbackLogView>> SearchAsync(NpgsqlConnection conn, Caller caller, PostbackLogFilter f)
+    {
+        if (caller.PublisherId is not null) throw ApiException.Forbidden("The postback log is for admins and advertisers.");
+        return (await conn.QueryAsync<PostbackLogView>($"""
+            SELECT id, received_at, via, advertiser_id, offer_id, click_id, txid, goal, decision, http_status, message,
+                   conversion_id, host(remote_ip) AS remote_ip, query
+            FROM postback_log
+            WHERE {caller.Scope("advertiser_id")}
+              AND (@ClickId::text IS NULL OR click_id = @ClickId) AND (@Txid::text IS NULL OR txid = @Txid)
+              AND (@Decision::text IS NULL OR decision = @Decision) AND (@OfferId::bigint IS NULL OR offer_id = @OfferId)
+              AND (@ConversionId::text IS NULL OR conversion_id = @ConversionId)
+              AND (@from::timestamptz IS NULL OR received_at >= @from) AND (@to::timestamptz IS NULL OR received_at < @to)
+            ORDER BY received_at DESC, id DESC LIMIT @take
+            """, new { callerAdvertiser = caller.AdvertiserId, f.ClickId, f.Txid, f.Decision, f.OfferId, f.ConversionId,
+                       from = f.From?.ToUniversalTime(), to = f.To?.ToUniversalTime(), take = Math.Clamp(f.Limit ?? 100, 1, 1000) })).ToList();
+    }
 }
+
+public sealed record PostbackLogFilter(string? ClickId = null, string? Txid = null, string? Decision = null, long? OfferId = null,
+    string? ConversionId = null, DateTime? From = null, DateTime? To = null, int? Limit = null);

@@ -11,4 +11,7 @@ public sealed class DemoOptions
     public const string PublisherKeyAlice = "demo-publisher-alice-key";
     public const string PublisherKeyBob = "demo-publisher-bob-key";
     public const string PostbackToken = "demo-postback-token";
+    // Demo console users, all with the same publicly known password.
+    public const string AdminEmail = "admin@demo.test", AdvertiserEmail = "shop@demo.test", AliceEmail = "alice@demo.test", BobEmail = "bob@demo.test";
+    public const string Password = "demo-password";
 }

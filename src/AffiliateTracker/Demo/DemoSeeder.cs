@@ -1,4 +1,5 @@
 using AffiliateTracker.Access;
+using AffiliateTracker.Console.Account;
 using AffiliateTracker.Network;
 using Dapper;
 using AffiliateTracker.Http;
@@ -8,7 +9,7 @@ namespace AffiliateTracker.Demo;
 
 /// Seeds a small demo network once (an advertiser, two offers with goals, two publishers, their links)
 /// and prints how to use it. Safe to run at every start: it finds what it made before.
-public sealed class DemoSeeder(NpgsqlDataSource db, NetworkCache network, PublicBaseUrl publicUrl, ILogger<DemoSeeder> log)
+public sealed class DemoSeeder(NpgsqlDataSource db, NetworkCache network, PublicBaseUrl publicUrl, DemoHistory history, ILogger<DemoSeeder> log)
 {
     public static readonly (string Code, string Offer, string Publisher)[] Links =
     [
@@ -59,8 +60,16 @@ public sealed class DemoSeeder(NpgsqlDataSource db, NetworkCache network, Public
                 INSERT INTO api_keys (key_hash, role, advertiser_id, publisher_id, name) VALUES (@hash, @role, @adv, @pub, 'demo')
                 ON CONFLICT (key_hash) DO NOTHING
                 """, new { hash = ApiKeys.Hash(key), role, adv, pub }, tx);
+        foreach (var (email, role, adv, pub) in new (string, string, long?, long?)[]
+                 {
+                     (DemoOptions.AdminEmail, Roles.Admin, null, null), (DemoOptions.AdvertiserEmail, Roles.Advertiser, advertiserId, null),
+                     (DemoOptions.AliceEmail, Roles.Publisher, null, alice), (DemoOptions.BobEmail, Roles.Publisher, null, bob),
+                 })
+            if (await conn.ExecuteScalarAsync<int>("SELECT count(*) FROM users WHERE email = @email", new { email }, tx) == 0)
+                await ConsoleUsers.CreateAsync(conn, tx, email, DemoOptions.Password, role, adv, pub);
         await tx.CommitAsync();
         await network.ReloadAsync();
+        await history.SeedAsync();
         log.LogWarning("Demo mode: seeded the demo network with publicly known API keys; do not use demo mode in production");
         PrintWelcome(baseUrl, sneakers, newsletter);
     }
@@ -112,8 +121,13 @@ public sealed class DemoSeeder(NpgsqlDataSource db, NetworkCache network, Public
         lines.Add($"  curl -H 'Authorization: Bearer {DemoOptions.AdminKey}' {baseUrl}/api/v1/offers");
         lines.Add($"  curl -H 'Authorization: Bearer {DemoOptions.PublisherKeyAlice}' {baseUrl}/api/v1/links");
         lines.Add($"  curl -H 'Authorization: Bearer {DemoOptions.AdminKey}' {baseUrl}/api/v1/stats/clicks");
+        lines.Add("");
+        lines.Add($"Web console: {baseUrl}/  (password for every demo user: {DemoOptions.Password})");
+        lines.Add($"  admin       {DemoOptions.AdminEmail}");
+        lines.Add($"  advertiser  {DemoOptions.AdvertiserEmail}  (Demo Shop)");
+        lines.Add($"  publishers  {DemoOptions.AliceEmail}  (Alice's Blog), {DemoOptions.BobEmail}  (Bob's Deals)");
         lines.Add($"Health: {baseUrl}/health");
         lines.Add("===============================================================");
-        Console.WriteLine(string.Join(Environment.NewLine, lines));
+        System.Console.WriteLine(string.Join(Environment.NewLine, lines));
     }
 }

@@ -8,6 +8,7 @@ public static class DemoServices
     {
         services.Configure<DemoOptions>(config.GetSection("Demo"));
         services.AddSingleton<DemoSeeder>();
+        services.AddSingleton<DemoHistory>();
         return services;
     }
 

@@ -16,46 +16,39 @@ public static class HealthEndpoints
         app.MapGet("/health", async (ConnectionMultiplexer redis, NpgsqlDataSource db, RedisKeys keys, ClickRecorder recorder,
             TimeProvider time) =>
         {
-            var redisCheck = await Check(async () => await redis.GetDatabase().PingAsync());
-            var pgCheck = await Check(async () =>
-            {
-                await using var cmd = db.CreateCommand("SELECT 1");
-                await cmd.ExecuteScalarAsync();
-            });
-
-            var clicks = new StreamBacklog(0, null);
-            var conversions = new StreamBacklog(0, null);
-            if (redisCheck.Ok)
-            {
-                var streams = redis.GetDatabase();
-                clicks = await BacklogAsync(streams, Enumerable.Range(0, keys.ClickShards).Select(keys.ClickStream));
-                conversions = await BacklogAsync(streams, Enumerable.Range(0, keys.ConversionShards).Select(keys.ConversionStream));
-            }
-            var now = time.GetUtcNow();
-            var healthy = redisCheck.Ok && pgCheck.Ok;
-            var body = new
-            {
-                status = healthy ? "healthy" : "degraded",
-                redis = redisCheck,
-                postgres = pgCheck,
-                // Read from Redis, so every instance reports it, including one whose own flushers are off.
-                click_flush = new
-                {
-                    backlog_batches = clicks.Entries,
-                    lag_seconds = clicks.LagSeconds(now),
-                    buffered_locally = recorder.Buffered,
-                },
-                conversion_flush = new
-                {
-                    backlog_events = conversions.Entries,
-                    lag_seconds = conversions.LagSeconds(now),
-                },
-            };
-            return Results.Json(body, statusCode: healthy ? 200 : 503);
+            var report = await ReadAsync(redis, db, keys, recorder, time);
+            return Results.Json(report, statusCode: report.Status == "healthy" ? 200 : 503);
         }).WithTags("Health");
     }
 
     public sealed record StoreCheck(bool Ok, double LatencyMs, string? Error);
+    public sealed record ClickFlush(long BacklogBatches, double LagSeconds, long BufferedLocally);
+    public sealed record ConversionFlush(long BacklogEvents, double LagSeconds);
+    public sealed record HealthReport(string Status, StoreCheck Redis, StoreCheck Postgres, ClickFlush ClickFlush, ConversionFlush ConversionFlush);
+
+    /// What /health answers, and what the admin console's overview shows.
+    public static async Task<HealthReport> ReadAsync(ConnectionMultiplexer redis, NpgsqlDataSource db, RedisKeys keys, ClickRecorder recorder, TimeProvider time)
+    {
+        var redisCheck = await Check(async () => await redis.GetDatabase().PingAsync());
+        var pgCheck = await Check(async () =>
+        {
+            await using var cmd = db.CreateCommand("SELECT 1");
+            await cmd.ExecuteScalarAsync();
+        });
+        var clicks = new StreamBacklog(0, null);
+        var conversions = new StreamBacklog(0, null);
+        if (redisCheck.Ok)
+        {
+            var streams = redis.GetDatabase();
+            clicks = await BacklogAsync(streams, Enumerable.Range(0, keys.ClickShards).Select(keys.ClickStream));
+            conversions = await BacklogAsync(streams, Enumerable.Range(0, keys.ConversionShards).Select(keys.ConversionStream));
+        }
+        var now = time.GetUtcNow();
+        // Backlogs are read from Redis, so every instance reports them, including one whose own flushers are off.
+        return new HealthReport(redisCheck.Ok && pgCheck.Ok ? "healthy" : "degraded", redisCheck, pgCheck,
+            new ClickFlush(clicks.Entries, clicks.LagSeconds(now), recorder.Buffered),
+            new ConversionFlush(conversions.Entries, conversions.LagSeconds(now)));
+    }
 
     /// Entries waiting in a set of streams (one per shard) and when the oldest of them was appended.
     private sealed record StreamBacklog(long Entries, DateTimeOffset? Oldest)

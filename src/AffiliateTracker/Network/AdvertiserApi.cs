@@ -28,26 +28,15 @@ public static class AdvertiserApi
 
         g.MapPost("/", async (AdvertiserCreate? body, Caller caller, NpgsqlDataSource db, NetworkCache network) =>
         {
-            caller.RequireAdmin();
-            body = Validate.Body(body);
-            var name = Validate.Name(body.Name);
-            var ips = Ips(body.PostbackIps);
-            var token = ApiKeys.NewSecret("pbt_");
             await using var conn = await db.OpenConnectionAsync();
-            var view = await conn.QuerySingleAsync<AdvertiserView>($"""
-                INSERT INTO advertisers (name, postback_ips, postback_token_hash) VALUES (@name, @ips, @hash)
-                RETURNING {Columns}
-                """, new { name, ips, hash = ApiKeys.Hash(token) });
-            view.PostbackToken = token;
-            await network.ChangedAsync();
+            var view = await CreateAsync(conn, caller, network, Validate.Body(body));
             return Results.Created($"/api/v1/advertisers/{view.Id}", view);
         });
 
         g.MapGet("/", async (Caller caller, NpgsqlDataSource db) =>
         {
-            caller.RequireAdmin();
             await using var conn = await db.OpenConnectionAsync();
-            return await conn.QueryAsync<AdvertiserView>($"SELECT {Columns} FROM advertisers ORDER BY id");
+            return await ListAsync(conn, caller);
         });
 
         g.MapGet("/{id:long}", async (long id, Caller caller, NpgsqlDataSource db) =>
@@ -60,20 +49,46 @@ public static class AdvertiserApi
 
         g.MapPatch("/{id:long}", async (long id, AdvertiserUpdate? body, Caller caller, NpgsqlDataSource db, NetworkCache network) =>
         {
-            caller.RequireAdmin();
-            body = Validate.Body(body);
-            var name = body.Name is null ? null : Validate.Name(body.Name);
-            var status = body.Status is null ? null : Validate.OneOf(body.Status, "status", "active", "suspended");
-            var ips = body.PostbackIps is null ? null : Ips(body.PostbackIps);
             await using var conn = await db.OpenConnectionAsync();
-            var view = await conn.QuerySingleOrDefaultAsync<AdvertiserView>($"""
-                UPDATE advertisers SET name = coalesce(@name, name), status = coalesce(@status, status),
-                       postback_ips = coalesce(@ips, postback_ips), updated_at = now()
-                WHERE id = @id RETURNING {Columns}
-                """, new { id, name, status, ips }) ?? throw ApiException.NotFound("Advertiser");
-            await network.ChangedAsync();
-            return view;
+            return await UpdateAsync(conn, caller, network, id, Validate.Body(body));
         });
+    }
+
+    /// A new advertiser and its first postback token (shown once, in the answer).
+    public static async Task<AdvertiserView> CreateAsync(NpgsqlConnection conn, Caller caller, NetworkCache network, AdvertiserCreate body)
+    {
+        caller.RequireAdmin();
+        var name = Validate.Name(body.Name);
+        var ips = Ips(body.PostbackIps);
+        var token = ApiKeys.NewSecret("pbt_");
+        var view = await conn.QuerySingleAsync<AdvertiserView>($"""
+            INSERT INTO advertisers (name, postback_ips, postback_token_hash) VALUES (@name, @ips, @hash)
+            RETURNING {Columns}
+            """, new { name, ips, hash = ApiKeys.Hash(token) });
+        view.PostbackToken = token;
+        await network.ChangedAsync();
+        return view;
+    }
+
+    public static async Task<List<AdvertiserView>> ListAsync(NpgsqlConnection conn, Caller caller)
+    {
+        caller.RequireAdmin();
+        return (await conn.QueryAsync<AdvertiserView>($"SELECT {Columns} FROM advertisers ORDER BY id")).ToList();
+    }
+
+    public static async Task<AdvertiserView> UpdateAsync(NpgsqlConnection conn, Caller caller, NetworkCache network, long id, AdvertiserUpdate body)
+    {
+        caller.RequireAdmin();
+        var name = body.Name is null ? null : Validate.Name(body.Name);
+        var status = body.Status is null ? null : Validate.OneOf(body.Status, "status", "active", "suspended");
+        var ips = body.PostbackIps is null ? null : Ips(body.PostbackIps);
+        var view = await conn.QuerySingleOrDefaultAsync<AdvertiserView>($"""
+            UPDATE advertisers SET name = coalesce(@name, name), status = coalesce(@status, status),
+                   postback_ips = coalesce(@ips, postback_ips), updated_at = now()
+            WHERE id = @id RETURNING {Columns}
+            """, new { id, name, status, ips }) ?? throw ApiException.NotFound("Advertiser");
+        await network.ChangedAsync();
+        return view;
     }
 
     private const string Columns = "id, name, status, postback_ips::text[] AS postback_ips, created_at";

@@ -31,36 +31,15 @@ public static class LinkApi
         // Admins create links for any publisher with access; a publisher creates its own.
         g.MapPost("/", async (LinkCreate? body, Caller caller, PublicBaseUrl publicUrl, NpgsqlDataSource db, NetworkCache network) =>
         {
-            body = Validate.Body(body);
-            var offerId = Validate.Id(body.OfferId, "offer_id");
-            long publisherId;
-            if (caller.IsAdmin) publisherId = Validate.Id(body.PublisherId, "publisher_id");
-            else if (caller.PublisherId is { } own && (body.PublisherId is null || body.PublisherId == own)) publisherId = own;
-            else throw ApiException.Forbidden("Only admins and the publisher itself create tracking links.");
-
             await using var conn = await db.OpenConnectionAsync();
-            if (await conn.ExecuteScalarAsync<int>("SELECT count(*) FROM offer_access WHERE offer_id = @offerId AND publisher_id = @publisherId",
-                    new { offerId, publisherId }) == 0)
-                throw ApiException.Invalid("offer_id", "is not an offer this publisher has access to");
-            var view = await conn.QuerySingleAsync<LinkView>($"""
-                INSERT INTO tracking_links (code, offer_id, publisher_id) VALUES (@code, @offerId, @publisherId)
-                RETURNING {Columns}
-                """, new { code = NewCode(), offerId, publisherId });
-            await network.ChangedAsync();
-            return Results.Created($"/api/v1/links/{view.Id}", WithUrl(view, publicUrl));
+            var view = await CreateAsync(conn, caller, Validate.Body(body), publicUrl, network);
+            return Results.Created($"/api/v1/links/{view.Id}", view);
         });
 
         g.MapGet("/", async (Caller caller, PublicBaseUrl publicUrl, NpgsqlDataSource db, [FromQuery(Name = "offer_id")] long? offerId, [FromQuery(Name = "publisher_id")] long? publisherId) =>
         {
-            if (!caller.IsAdmin && caller.PublisherId is null) throw ApiException.Forbidden("Tracking links are for admins and publishers.");
             await using var conn = await db.OpenConnectionAsync();
-            var links = await conn.QueryAsync<LinkView>($"""
-                SELECT {Columns} FROM tracking_links
-                WHERE {caller.Scope(null, "publisher_id")}
-                  AND (@offerId::bigint IS NULL OR offer_id = @offerId) AND (@publisherId::bigint IS NULL OR publisher_id = @publisherId)
-                ORDER BY id
-                """, new { callerPublisher = caller.PublisherId, offerId, publisherId });
-            return links.Select(l => WithUrl(l, publicUrl));
+            return await ListAsync(conn, caller, publicUrl, offerId, publisherId);
         });
 
         g.MapGet("/{id:long}", async (long id, Caller caller, PublicBaseUrl publicUrl, NpgsqlDataSource db) =>
@@ -83,6 +62,38 @@ public static class LinkApi
     }
 
     private const string Columns = "id, code, offer_id, publisher_id, status, created_at";
+
+    /// Admins create links for any publisher with access; a publisher creates its own.
+    public static async Task<LinkView> CreateAsync(NpgsqlConnection conn, Caller caller, LinkCreate body, PublicBaseUrl publicUrl, NetworkCache network)
+    {
+        var offerId = Validate.Id(body.OfferId, "offer_id");
+        long publisherId;
+        if (caller.IsAdmin) publisherId = Validate.Id(body.PublisherId, "publisher_id");
+        else if (caller.PublisherId is { } own && (body.PublisherId is null || body.PublisherId == own)) publisherId = own;
+        else throw ApiException.Forbidden("Only admins and the publisher itself create tracking links.");
+
+        if (await conn.ExecuteScalarAsync<int>("SELECT count(*) FROM offer_access WHERE offer_id = @offerId AND publisher_id = @publisherId",
+                new { offerId, publisherId }) == 0)
+            throw ApiException.Invalid("offer_id", "is not an offer this publisher has access to");
+        var view = await conn.QuerySingleAsync<LinkView>($"""
+            INSERT INTO tracking_links (code, offer_id, publisher_id) VALUES (@code, @offerId, @publisherId)
+            RETURNING {Columns}
+            """, new { code = NewCode(), offerId, publisherId });
+        await network.ChangedAsync();
+        return WithUrl(view, publicUrl);
+    }
+
+    public static async Task<List<LinkView>> ListAsync(NpgsqlConnection conn, Caller caller, PublicBaseUrl publicUrl, long? offerId, long? publisherId)
+    {
+        if (!caller.IsAdmin && caller.PublisherId is null) throw ApiException.Forbidden("Tracking links are for admins and publishers.");
+        var links = await conn.QueryAsync<LinkView>($"""
+            SELECT {Columns} FROM tracking_links
+            WHERE {caller.Scope(null, "publisher_id")}
+              AND (@offerId::bigint IS NULL OR offer_id = @offerId) AND (@publisherId::bigint IS NULL OR publisher_id = @publisherId)
+            ORDER BY id
+            """, new { callerPublisher = caller.PublisherId, offerId, publisherId });
+        return links.Select(l => WithUrl(l, publicUrl)).ToList();
+    }
 
     // Another owner's link answers 404, exactly like a link that does not exist.
     private static async Task<LinkView> Find(NpgsqlConnection conn, Caller caller, long id)

@@ -16,7 +16,7 @@ public sealed record OfferInput(
     long? AdvertiserId, string? Name, string? Status, string? LandingUrl, string? FallbackUrl, string? Currency,
     int? AttributionWindowHours, int? HoldPeriodHours, bool? ManualApproval, string? DefaultGoal,
     int? DailyClickCap, int? MonthlyClickCap, int? DailyConversionCap, int? MonthlyConversionCap,
-    string[]? AllowedCountries, GoalInput[]? Goals, bool? PixelAutoApprove = null);
+    string[]? AllowedCountries, GoalInput[]? Goals, bool? PixelAutoApprove = null, string? Visibility = null, string? Description = null);
 
 
 public sealed class GoalView
@@ -52,6 +52,9 @@ public sealed class OfferView
     public int? MonthlyConversionCap { get; init; }
     public string[] AllowedCountries { get; init; } = [];
     public bool PixelAutoApprove { get; init; }
+    /// public: listed to every publisher, who may ask to run it; private: seen only by publishers granted it.
+    public string Visibility { get; init; } = "private";
+    public string Description { get; init; } = "";
     public List<GoalView> Goals { get; set; } = [];
     public DateTime CreatedAt { get; init; }
     public DateTime UpdatedAt { get; init; }
@@ -65,25 +68,9 @@ public static class OfferApi
 
         g.MapPost("/", async (OfferInput? body, Caller caller, NpgsqlDataSource db, NetworkCache network) =>
         {
-            caller.RequireAdmin();
-            var o = Normalize(Validate.Body(body), current: null);
             await using var conn = await db.OpenConnectionAsync();
-            await using var tx = await conn.BeginTransactionAsync();
-            if (await conn.ExecuteScalarAsync<int>("SELECT count(*) FROM advertisers WHERE id = @id", new { id = o.AdvertiserId }, tx) == 0)
-                throw ApiException.Invalid("advertiser_id", "does not name an existing advertiser");
-            var id = await conn.ExecuteScalarAsync<long>("""
-                INSERT INTO offers (advertiser_id, name, status, landing_url, fallback_url, currency, attribution_window_hours,
-                    hold_period_hours, manual_approval, default_goal, daily_click_cap, monthly_click_cap, daily_conversion_cap,
-                    monthly_conversion_cap, allowed_countries, pixel_auto_approve)
-                VALUES (@AdvertiserId, @Name, @Status, @LandingUrl, @FallbackUrl, @Currency, @AttributionWindowHours,
-                    @HoldPeriodHours, @ManualApproval, @DefaultGoal, @DailyClickCap, @MonthlyClickCap, @DailyConversionCap,
-                    @MonthlyConversionCap, @AllowedCountries, @PixelAutoApprove)
-                RETURNING id
-                """, o, tx);
-            foreach (var goal in o.Goals) await UpsertGoal(conn, tx, id, goal);
-            await tx.CommitAsync();
-            await network.ChangedAsync();
-            return Results.Created($"/api/v1/offers/{id}", await Load(conn, caller, id));
+            var offer = await CreateAsync(conn, caller, network, Validate.Body(body));
+            return Results.Created($"/api/v1/offers/{offer.Id}", offer);
         });
 
         // Admins see every offer, advertisers their own, publishers those they may run (with their payout,
@@ -104,57 +91,93 @@ public static class OfferApi
         // Partial update: fields left out keep their value; "" clears fallback_url, 0 clears a cap.
         g.MapPatch("/{id:long}", async (long id, OfferInput? body, Caller caller, NpgsqlDataSource db, NetworkCache network) =>
         {
-            caller.RequireAdmin();
-            body = Validate.Body(body);
-            if (body.Goals is not null) throw ApiException.Invalid("goals", "are changed through PUT /api/v1/offers/{id}/goals/{code}");
-            if (body.AdvertiserId is not null) throw ApiException.Invalid("advertiser_id", "cannot be changed");
             await using var conn = await db.OpenConnectionAsync();
-            var current = await Load(conn, caller, id) ?? throw ApiException.NotFound("Offer");
-            var o = Normalize(body, current);
-            var rows = await conn.ExecuteAsync("""
-                UPDATE offers SET name = @Name, status = @Status, landing_url = @LandingUrl, fallback_url = @FallbackUrl,
-                    currency = @Currency, attribution_window_hours = @AttributionWindowHours, hold_period_hours = @HoldPeriodHours,
-                    manual_approval = @ManualApproval, default_goal = @DefaultGoal, daily_click_cap = @DailyClickCap,
-                    monthly_click_cap = @MonthlyClickCap, daily_conversion_cap = @DailyConversionCap,
-                    monthly_conversion_cap = @MonthlyConversionCap, allowed_countries = @AllowedCountries,
-                    pixel_auto_approve = @PixelAutoApprove, updated_at = now()
-                WHERE id = @Id
-                """, o with { Id = id });
-            if (rows == 0) throw ApiException.NotFound("Offer");
-            await network.ChangedAsync();
-            return await Load(conn, caller, id);
+            return await UpdateAsync(conn, caller, network, id, Validate.Body(body));
         });
 
         g.MapPut("/{id:long}/goals/{code}", async (long id, string code, GoalInput? body, Caller caller, NpgsqlDataSource db, NetworkCache network) =>
         {
-            caller.RequireAdmin();
-            var goal = NormalizeGoal(Validate.Body(body) with { Code = code }, "goal");
             await using var conn = await db.OpenConnectionAsync();
-            await using var tx = await conn.BeginTransactionAsync();
-            // Locks the offer row (PostgreSQL refuses FOR UPDATE together with count(*)).
-            if (await conn.ExecuteScalarAsync<long?>("SELECT id FROM offers WHERE id = @id FOR UPDATE", new { id }, tx) is null)
-                throw ApiException.NotFound("Offer");
-            await UpsertGoal(conn, tx, id, goal);
-            await tx.CommitAsync();
-            await network.ChangedAsync();
-            return await Load(conn, caller, id);
+            return await UpsertGoalAsync(conn, caller, network, id, code, Validate.Body(body));
         });
     }
 
-    // Admins see every offer, advertisers their own, publishers those they have been granted.
-    private static string Scope(Caller caller) => caller.Scope("o.advertiser_id",
-        publisherCondition: "EXISTS (SELECT 1 FROM offer_access a WHERE a.offer_id = o.id AND a.publisher_id = @callerPublisher)");
+    /// A new offer with its goals (admins).
+    public static async Task<OfferView> CreateAsync(NpgsqlConnection conn, Caller caller, NetworkCache network, OfferInput body)
+    {
+        caller.RequireAdmin();
+        var o = Normalize(body, current: null);
+        await using var tx = await conn.BeginTransactionAsync();
+        if (await conn.ExecuteScalarAsync<int>("SELECT count(*) FROM advertisers WHERE id = @id", new { id = o.AdvertiserId }, tx) == 0)
+            throw ApiException.Invalid("advertiser_id", "does not name an existing advertiser");
+        var id = await conn.ExecuteScalarAsync<long>("""
+            INSERT INTO offers (advertiser_id, name, status, landing_url, fallback_url, currency, attribution_window_hours,
+                hold_period_hours, manual_approval, default_goal, daily_click_cap, monthly_click_cap, daily_conversion_cap,
+                monthly_conversion_cap, allowed_countries, pixel_auto_approve, visibility, description)
+            VALUES (@AdvertiserId, @Name, @Status, @LandingUrl, @FallbackUrl, @Currency, @AttributionWindowHours,
+                @HoldPeriodHours, @ManualApproval, @DefaultGoal, @DailyClickCap, @MonthlyClickCap, @DailyConversionCap,
+                @MonthlyConversionCap, @AllowedCountries, @PixelAutoApprove, @Visibility, @Description)
+            RETURNING id
+            """, o, tx);
+        foreach (var goal in o.Goals) await UpsertGoal(conn, tx, id, goal);
+        await tx.CommitAsync();
+        await network.ChangedAsync();
+        return (await Load(conn, caller, id))!;
+    }
 
-    internal static async Task<OfferView?> Load(NpgsqlConnection conn, Caller caller, long id) =>
+    /// Partial update: fields left out keep their value; "" clears fallback_url, 0 clears a cap (admins).
+    public static async Task<OfferView> UpdateAsync(NpgsqlConnection conn, Caller caller, NetworkCache network, long id, OfferInput body)
+    {
+        caller.RequireAdmin();
+        if (body.Goals is not null) throw ApiException.Invalid("goals", "are changed through PUT /api/v1/offers/{id}/goals/{code}");
+        if (body.AdvertiserId is not null) throw ApiException.Invalid("advertiser_id", "cannot be changed");
+        var current = await Load(conn, caller, id) ?? throw ApiException.NotFound("Offer");
+        var o = Normalize(body, current);
+        var rows = await conn.ExecuteAsync("""
+            UPDATE offers SET name = @Name, status = @Status, landing_url = @LandingUrl, fallback_url = @FallbackUrl,
+                currency = @Currency, attribution_window_hours = @AttributionWindowHours, hold_period_hours = @HoldPeriodHours,
+                manual_approval = @ManualApproval, default_goal = @DefaultGoal, daily_click_cap = @DailyClickCap,
+                monthly_click_cap = @MonthlyClickCap, daily_conversion_cap = @DailyConversionCap,
+                monthly_conversion_cap = @MonthlyConversionCap, allowed_countries = @AllowedCountries,
+                pixel_auto_approve = @PixelAutoApprove, visibility = @Visibility, description = @Description, updated_at = now()
+            WHERE id = @Id
+            """, o with { Id = id });
+        if (rows == 0) throw ApiException.NotFound("Offer");
+        await network.ChangedAsync();
+        return (await Load(conn, caller, id))!;
+    }
+
+    /// Adds a goal or replaces one (admins).
+    public static async Task<OfferView> UpsertGoalAsync(NpgsqlConnection conn, Caller caller, NetworkCache network, long id, string code, GoalInput body)
+    {
+        caller.RequireAdmin();
+        var goal = NormalizeGoal(body with { Code = code }, "goal");
+        await using var tx = await conn.BeginTransactionAsync();
+        // Locks the offer row (PostgreSQL refuses FOR UPDATE together with count(*)).
+        if (await conn.ExecuteScalarAsync<long?>("SELECT id FROM offers WHERE id = @id FOR UPDATE", new { id }, tx) is null)
+            throw ApiException.NotFound("Offer");
+        await UpsertGoal(conn, tx, id, goal);
+        await tx.CommitAsync();
+        await network.ChangedAsync();
+        return (await Load(conn, caller, id))!;
+    }
+
+    // Admins see every offer, advertisers their own, publishers those they have been granted.
+    // The catalog (AccessRequestApi) also lists active public offers to publishers, who may ask to run them.
+    private static string Scope(Caller caller, bool withPublic = false) => caller.Scope("o.advertiser_id",
+        publisherCondition: "(EXISTS (SELECT 1 FROM offer_access a WHERE a.offer_id = o.id AND a.publisher_id = @callerPublisher)"
+            + (withPublic ? " OR (o.visibility = 'public' AND o.status = 'active'))" : ")"));
+
+    public static async Task<OfferView?> Load(NpgsqlConnection conn, Caller caller, long id) =>
         (await LoadManyAsync(conn, caller, "o.id = @id", new { id })).SingleOrDefault();
 
     // Two queries however many offers: the offers the caller may see, then all their goals with the caller's payout.
-    private static async Task<List<OfferView>> LoadManyAsync(NpgsqlConnection conn, Caller caller, string where, object args)
+    public static async Task<List<OfferView>> LoadManyAsync(NpgsqlConnection conn, Caller caller, string where, object args, bool withPublic = false)
     {
         var parameters = new DynamicParameters(args);
         parameters.Add("callerAdvertiser", caller.AdvertiserId);
         parameters.Add("callerPublisher", caller.PublisherId);
-        var offers = (await conn.QueryAsync<OfferView>($"SELECT o.* FROM offers o WHERE {where} AND {Scope(caller)} ORDER BY o.id", parameters)).ToList();
+        var offers = (await conn.QueryAsync<OfferView>($"SELECT o.* FROM offers o WHERE {where} AND {Scope(caller, withPublic)} ORDER BY o.id", parameters)).ToList();
         if (offers.Count == 0) return offers;
         var goals = (await conn.QueryAsync<GoalView>("""
             SELECT g.offer_id, g.code, g.name, coalesce(p.payout_type, g.payout_type) AS payout_type, coalesce(p.payout, g.payout) AS payout,
@@ -185,7 +208,7 @@ public static class OfferApi
         long Id, long AdvertiserId, string Name, string Status, string LandingUrl, string? FallbackUrl, string Currency,
         int AttributionWindowHours, int HoldPeriodHours, bool ManualApproval, string DefaultGoal,
         int? DailyClickCap, int? MonthlyClickCap, int? DailyConversionCap, int? MonthlyConversionCap,
-        string[] AllowedCountries, List<GoalView> Goals, bool PixelAutoApprove);
+        string[] AllowedCountries, List<GoalView> Goals, bool PixelAutoApprove, string Visibility, string Description);
 
     private static NormalizedOffer Normalize(OfferInput b, OfferView? current)
     {
@@ -214,7 +237,9 @@ public static class OfferApi
             b.MonthlyConversionCap is not null ? Validate.Cap(b.MonthlyConversionCap, "monthly_conversion_cap") : current?.MonthlyConversionCap,
             b.AllowedCountries is not null ? Validate.Countries(b.AllowedCountries) : current?.AllowedCountries ?? [],
             goals,
-            b.PixelAutoApprove ?? current?.PixelAutoApprove ?? false);
+            b.PixelAutoApprove ?? current?.PixelAutoApprove ?? false,
+            Validate.OneOf(b.Visibility ?? current?.Visibility ?? "private", "visibility", "public", "private"),
+            b.Description is not null ? Validate.Text(b.Description, "description", 4000) : current?.Description ?? "");
     }
 
     private static GoalView NormalizeGoal(GoalInput? g, string field)

@@ -14,10 +14,10 @@ public static class LedgerCheckCommand
         foreach (var invariant in LedgerCheck.Invariants)
         {
             var broken = violations.Where(v => v.Invariant == invariant).ToList();
-            Console.WriteLine($"{(broken.Count == 0 ? "ok  " : "FAIL")} {invariant}");
-            foreach (var v in broken) Console.WriteLine($"       {v.Detail}");
+            System.Console.WriteLine($"{(broken.Count == 0 ? "ok  " : "FAIL")} {invariant}");
+            foreach (var v in broken) System.Console.WriteLine($"       {v.Detail}");
         }
-        Console.WriteLine(violations.Count == 0 ? "ledger check: all invariants hold" : $"ledger check: {violations.Count} violations");
+        System.Console.WriteLine(violations.Count == 0 ? "ledger check: all invariants hold" : $"ledger check: {violations.Count} violations");
         return violations.Count == 0 ? 0 : 1;
     }
 }

@@ -19,9 +19,8 @@ public static class PayoutApi
     {
         api.MapGet("/balances", async (Caller caller, NpgsqlDataSource db, [FromQuery(Name = "publisher_id")] long? publisherId) =>
         {
-            if (caller.AdvertiserId is not null) throw ApiException.Forbidden("Balances are for admins and publishers.");
             await using var conn = await db.OpenConnectionAsync();
-            return await Balances.ForAsync(conn, caller.IsAdmin ? publisherId : caller.PublisherId);
+            return await BalancesAsync(conn, caller, publisherId);
         }).WithTags("Payouts");
 
         var g = api.MapGroup("/payout-runs").WithTags("Payouts");
@@ -66,12 +65,15 @@ public static class PayoutApi
             caller.RequireAdmin();
             await using var conn = await db.OpenConnectionAsync();
             var run = await PayoutRuns.GetAsync(conn, id, null) ?? throw ApiException.NotFound("Payout run");
-            var csv = new StringBuilder("run_id,line_id,publisher_id,publisher_name,currency,amount,conversions,clawbacks,status,payment_reference,paid_at\n");
-            foreach (var l in run.Lines)
-                csv.AppendJoin(',', run.Id, l.Id, l.PublisherId, Csv(l.PublisherName), l.Currency, l.Amount.ToString("0.00##", CultureInfo.InvariantCulture),
-                    l.Conversions, l.Clawbacks, l.Status, Csv(l.PaymentReference), l.PaidAt?.ToString("O") ?? "").Append('\n');
-            return Results.File(Encoding.UTF8.GetBytes(csv.ToString()), "text/csv; charset=utf-8", $"payout-run-{id}.csv");
+            return Results.File(ExportCsv(run), "text/csv; charset=utf-8", $"payout-run-{id}.csv");
         });
+
+        // A publisher's payout history (admins: every publisher's, or one's).
+        api.MapGet("/payout-lines", async (Caller caller, NpgsqlDataSource db, [FromQuery(Name = "publisher_id")] long? publisherId) =>
+        {
+            await using var conn = await db.OpenConnectionAsync();
+            return await LinesAsync(conn, caller, publisherId);
+        }).WithTags("Payouts");
 
         // Traceability: a line's conversions and clawbacks (each conversion leads on to its click, history and log).
         api.MapGet("/payout-lines/{lineId:long}/items", async (long lineId, Caller caller, NpgsqlDataSource db) =>
@@ -96,6 +98,52 @@ public static class PayoutApi
             var violations = await LedgerCheck.RunAsync(conn);
             return Results.Json(new { ok = violations.Count == 0, invariants = LedgerCheck.Invariants, violations }, statusCode: violations.Count == 0 ? 200 : 409);
         }).WithTags("Payouts");
+    }
+
+    public sealed class PayoutLineView
+    {
+        public long Id { get; init; }
+        public long RunId { get; init; }
+        public string RunStatus { get; init; } = "";
+        public DateTime PeriodEnd { get; init; }
+        public long PublisherId { get; init; }
+        public string PublisherName { get; init; } = "";
+        public string Currency { get; init; } = "";
+        public decimal Amount { get; init; }
+        public string Status { get; init; } = "";
+        public string? PaymentReference { get; init; }
+        public DateTime? PaidAt { get; init; }
+    }
+
+    /// Payout lines newest first, in the caller's scope: a publisher's own, every one for admins.
+    public static async Task<List<PayoutLineView>> LinesAsync(NpgsqlConnection conn, Caller caller, long? publisherId)
+    {
+        if (caller.IsAdvertiser) throw ApiException.Forbidden("Payouts are for admins and publishers.");
+        return (await conn.QueryAsync<PayoutLineView>($"""
+            SELECT l.id, l.run_id, r.status AS run_status, r.period_end, l.publisher_id, p.name AS publisher_name, l.currency, l.amount,
+                   l.status, l.payment_reference, l.paid_at
+            FROM payout_lines l JOIN payout_runs r ON r.id = l.run_id JOIN publishers p ON p.id = l.publisher_id
+            WHERE {caller.Scope(null, "l.publisher_id")} AND (@publisherId::bigint IS NULL OR l.publisher_id = @publisherId)
+              AND r.status <> 'cancelled'
+            ORDER BY l.id DESC LIMIT 500
+            """, new { publisherId, callerPublisher = caller.PublisherId })).ToList();
+    }
+
+    /// Balances: a publisher's own, or for admins every publisher's (or one's).
+    public static async Task<IReadOnlyList<Balance>> BalancesAsync(NpgsqlConnection conn, Caller caller, long? publisherId)
+    {
+        if (caller.AdvertiserId is not null) throw ApiException.Forbidden("Balances are for admins and publishers.");
+        return await Balances.ForAsync(conn, caller.IsAdmin ? publisherId : caller.PublisherId);
+    }
+
+    /// A run's lines as CSV, for the bank or the accounting system.
+    public static byte[] ExportCsv(PayoutRun run)
+    {
+        var csv = new StringBuilder("run_id,line_id,publisher_id,publisher_name,currency,amount,conversions,clawbacks,status,payment_reference,paid_at\n");
+        foreach (var l in run.Lines)
+            csv.AppendJoin(',', run.Id, l.Id, l.PublisherId, Csv(l.PublisherName), l.Currency, l.Amount.ToString("0.00##", CultureInfo.InvariantCulture),
+                l.Conversions, l.Clawbacks, l.Status, Csv(l.PaymentReference), l.PaidAt?.ToString("O") ?? "").Append('\n');
+        return Encoding.UTF8.GetBytes(csv.ToString());
     }
 
     // Quotes a CSV field, and defuses spreadsheet formulas (=, +, -, @) in text a publisher chose.

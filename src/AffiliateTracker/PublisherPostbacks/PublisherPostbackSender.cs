@@ -1,3 +1,4 @@
+using AffiliateTracker.Conversions;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -112,6 +113,31 @@ public sealed class PublisherPostbackSender(
         if (delivered) log.LogInformation("Publisher postback {PostbackId} for conversion {ConversionId} delivered", d.Id, d.ConversionId);
         else log.LogWarning("Publisher postback {PostbackId} for conversion {ConversionId} failed (attempt {Attempt}, {Status}); {Next}",
             d.Id, d.ConversionId, d.Attempts, code?.ToString() ?? error, state == "pending" ? $"retry in {delay}" : "giving up");
+    }
+
+    public sealed record TestFire(string Url, int? StatusCode, string? Error, int DurationMs);
+
+    /// Sends the publisher's postback URL once with sample values (conversion "test"), through the same guarded
+    /// client as real deliveries, and reports what their server answered. Nothing is queued or logged as a delivery.
+    public async Task<TestFire> TestAsync(string template, long publisherId, CancellationToken ct)
+    {
+        var sample = new ConversionRow
+        {
+            Id = "test", ClickId = "test-click", OfferId = 0, PublisherId = publisherId, Goal = "sale", Txid = "test-order", Status = "approved",
+            Payout = 1.23m, Currency = "USD", Sub1 = "test-sub1", Source = "test",
+        };
+        var url = PublisherPostbackOutbox.Expand(template, sample);
+        var sw = Stopwatch.StartNew();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            using var response = await http.CreateClient(HttpClientName).GetAsync(url, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            return new TestFire(url, (int)response.StatusCode, null, (int)sw.ElapsedMilliseconds);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested) { return new TestFire(url, null, "timeout", (int)sw.ElapsedMilliseconds); }
+        catch (HttpRequestException e) { return new TestFire(url, null, e.InnerException?.Message ?? e.Message, (int)sw.ElapsedMilliseconds); }
+        catch (Exception e) when (e is InvalidOperationException or UriFormatException) { return new TestFire(url, null, e.Message, (int)sw.ElapsedMilliseconds); }
     }
 
     /// Refuses connections to loopback, private, link-local and similar addresses unless allowed: a

@@ -26,10 +26,16 @@ public static class ReportApi
         {
             var query = ReportQuery.Parse(groupBy, tz, from, to, time.GetUtcNow().UtcDateTime);
             await using var conn = await db.OpenConnectionAsync();
-            var rows = await conn.QueryAsync(Sql(query, caller), new { since = query.Since, until = query.Until, zone = query.Zone,
-                callerPublisher = caller.PublisherId, callerAdvertiser = caller.AdvertiserId });
-            return rows.Select(r => Shape((IDictionary<string, object?>)r, query.Dimensions, withRevenue: !caller.IsPublisher));
+            return await RunAsync(conn, query, caller);
         }).WithTags("Reports");
+    }
+
+    /// The report as the API answers it, in the caller's scope; the console's dashboard and report pages read it too.
+    public static async Task<List<Dictionary<string, object?>>> RunAsync(NpgsqlConnection conn, ReportQuery query, Caller caller)
+    {
+        var rows = await conn.QueryAsync(Sql(query, caller), new { since = query.Since, until = query.Until, zone = query.Zone,
+            callerPublisher = caller.PublisherId, callerAdvertiser = caller.AdvertiserId });
+        return rows.Select(r => Shape((IDictionary<string, object?>)r, query.Dimensions, withRevenue: !caller.IsPublisher)).ToList();
     }
 
     /// A report's grouping and period, checked: which dimensions, in which time zone, over which UTC interval.

@@ -153,7 +153,9 @@ public sealed partial class AbuseRunner(EndPoint endPoint, AbuseTarget target, A
             : req.Head ? (req.ExpectedOffer is { } h ? [h] : target.Offers).SelectMany(o => new[] { o.LandingOrigin, o.FallbackOrigin }).OfType<string>().ToArray()
             : req.ExpectedOffer is { } e ? new[] { e.FallbackOrigin }.OfType<string>().ToArray()
             : target.Offers.Select(o => o.FallbackOrigin).OfType<string>().ToArray();
-        if (!allowed.Any(origin => OnOrigin(location, origin)))
+        // A path on this same server is not a redirect away from it: "/c/.." is "/", which sends a visitor to the console's sign-in.
+        var onThisServer = location.StartsWith('/') && (location.Length == 1 || location[1] is not '/' and not '\\');
+        if (!onThisServer && !allowed.Any(origin => OnOrigin(location, origin)))
             tally.Violation("open redirect", $"{req} -> {res.Status} Location: {location} (allowed: {string.Join(", ", allowed)})");
     }
 

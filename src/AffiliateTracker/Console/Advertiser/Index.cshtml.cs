@@ -1,0 +1,16 @@
+using AffiliateTracker.Network;
+using Npgsql;
+
+namespace AffiliateTracker.Console.Advertiser;
+
+/// The advertiser's offers and goals, as the API shows them to the advertiser. The network (an admin) edits terms.
+public sealed class IndexModel(NpgsqlDataSource db) : ConsolePage
+{
+    public List<OfferView> Offers { get; private set; } = [];
+
+    public async Task OnGetAsync()
+    {
+        await using var conn = await db.OpenConnectionAsync();
+        Offers = await OfferApi.LoadManyAsync(conn, Caller, "true", new { });
+    }
+}

@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Text;
+using AffiliateTracker.Reports;
+using Microsoft.AspNetCore.Mvc;
+using Npgsql;
+
+namespace AffiliateTracker.Console.Shared;
+
+/// A report page for any role: the reports API's query (ReportApi.RunAsync) in the caller's scope, with a date
+/// range, a time zone and a grouping, shown as a table or downloaded as CSV.
+public abstract class ReportPage(NpgsqlDataSource db, TimeProvider time) : ConsolePage
+{
+    private static readonly string[] Common = ["day", "offer", "country", "sub1", "sub2", "sub3", "sub4", "sub5"];
+    /// Admins also group by publisher; publishers see only their own traffic anyway.
+    public string[] Groupings => Caller.IsAdmin ? [.. Common, "publisher"] : Common;
+    public static readonly string[] Zones = ["UTC", "Europe/London", "Europe/Berlin", "Europe/Moscow", "Europe/Istanbul", "Asia/Ho_Chi_Minh",
+        "Asia/Shanghai", "Asia/Tokyo", "America/New_York", "America/Los_Angeles", "America/Sao_Paulo"];
+
+    [BindProperty(SupportsGet = true)] public DateTime? From { get; set; }
+    [BindProperty(SupportsGet = true)] public DateTime? To { get; set; }
+    [BindProperty(SupportsGet = true)] public string? Tz { get; set; }
+    [BindProperty(SupportsGet = true)] public string? Group { get; set; }
+
+    public List<Dictionary<string, object?>> Rows { get; private set; } = [];
+    public List<string> Dimensions { get; private set; } = ["day"];
+    public bool WithRevenue => !Caller.IsPublisher;
+
+    public async Task<IActionResult> OnGetAsync(string? format)
+    {
+        var today = time.GetUtcNow().UtcDateTime.Date;
+        From ??= today.AddDays(-6);
+        To ??= today;
+        Tz ??= "UTC";
+        Group = Groupings.Contains(Group) ? Group : "day";
+        // The form's "to" is a day, included whole.
+        var query = ReportApi.ReportQuery.Parse(Group, Tz, From, To.Value.Date.AddDays(1), time.GetUtcNow().UtcDateTime);
+        Dimensions = query.Dimensions;
+        await using var conn = await db.OpenConnectionAsync();
+        Rows = await ReportApi.RunAsync(conn, query, Caller);
+        return format == "csv" ? Csv() : Page();
+    }
+
+    public static string Key(string dimension) => dimension is "offer" or "publisher" ? dimension + "_id" : dimension;
+    public static readonly string[] Counts = ["clicks", "unique_clicks", "conversions", "pending", "approved", "rejected"];
+
+    public string Cell(Dictionary<string, object?> row, string dimension) => row[Key(dimension)] switch
+    {
+        null => "–",
+        DateTime d => T.Date(d),
+        var v => Convert.ToString(v, CultureInfo.InvariantCulture) ?? "",
+    };
+
+    private FileContentResult Csv()
+    {
+        var columns = Dimensions.Select(Key).Concat(Counts).Concat(["cr", "epc", "payout"]).Concat(WithRevenue ? ["revenue", "profit"] : []).ToList();
+        var csv = new StringBuilder(string.Join(',', columns)).Append('\n');
+        foreach (var row in Rows)
+            csv.AppendJoin(',', columns.Select(c => row.GetValueOrDefault(c) switch
+            {
+                null => "",
+                DateTime d => d.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture),
+                decimal m => m.ToString(CultureInfo.InvariantCulture),
+                // Sub-ids are the publisher's own text: quoted, and spreadsheet formulas defused.
+                string s => CsvText(s),
+                var v => Convert.ToString(v, CultureInfo.InvariantCulture),
+            })).Append('\n');
+        return File(Encoding.UTF8.GetBytes(csv.ToString()), "text/csv; charset=utf-8", $"report-{From:yyyyMMdd}-{To:yyyyMMdd}-{Group}.csv");
+    }
+
+    private static string CsvText(string s)
+    {
+        if (s.Length > 0 && s[0] is '=' or '+' or '-' or '@') s = "'" + s;
+        return s.IndexOfAny([',', '"', '\n', '\r']) < 0 ? s : "\"" + s.Replace("\"", "\"\"") + "\"";
+    }
+}
