@@ -21,6 +21,8 @@ using AffiliateTracker.Storage;
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 // `AffiliateTracker ledger-check`: verify the money invariants against the configured database and exit.
 if (args is ["ledger-check", ..]) return await LedgerCheckCommand.RunAsync(builder.Configuration);
+// `AffiliateTracker add-user EMAIL ROLE [OWNER_ID]`: a console user (the first admin of a new network), then exit.
+if (args is ["add-user", ..]) return await AddUserCommand.RunAsync(builder.Configuration, args);
 
 // 4xx answers are expected and not errors; ErrorHandling logs the real failures (5xx) itself.
 builder.Logging.AddFilter("Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware", LogLevel.None);

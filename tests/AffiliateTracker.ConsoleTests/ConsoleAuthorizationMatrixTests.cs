@@ -118,6 +118,9 @@ public sealed class ConsoleAuthorizationMatrixTests(ConsoleServer console, ITest
         Post("/admin/users", "Invite", AdminOnly, null, "email=not-an-email", "role=publisher"),
         Post("/admin/users", "Status", "404 denied denied denied denied signin signin", null, "id=0", "status=active"),
         Post("/admin/users", "ResetTwoFactor", "404 denied denied denied denied signin signin", null, "id=0"),
+        Get("/admin/api-keys", AdminOnly),
+        Post("/admin/api-keys", "Issue", AdminOnly, null, "role=publisher", "name=matrix"),
+        Post("/admin/api-keys", "Revoke", "404 denied denied denied denied signin signin", null, "id=0"),
         Get("/admin/currency-rates", AdminOnly),
         Post("/admin/currency-rates", "-", AdminOnly, null, "from=", "to=", "rate="),
 

@@ -51,6 +51,8 @@ public sealed class ConsoleServer : IAsyncLifetime
         start.Environment["Conversions__MinTimeToConvert"] = MinTimeToConvert.ToString();
         // Browser tests sign in often from one address; the throttle's own tests use their own accounts.
         start.Environment["Console__SignInFailuresPerAddress"] = "1000";
+        // The tests stand in for a TLS-terminating proxy on loopback (the Secure cookie test).
+        start.Environment["Proxies__Trusted__0"] = "127.0.0.1";
         server = Process.Start(start)!;
         server.OutputDataReceived += (_, e) => { lock (serverLog) serverLog.AppendLine(e.Data); };
         server.ErrorDataReceived += (_, e) => { lock (serverLog) serverLog.AppendLine(e.Data); };
@@ -129,7 +131,8 @@ public sealed class ConsoleServer : IAsyncLifetime
     }
 
     public async Task ScreenshotAsync(IPage page, string name) =>
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, name + ".png"), FullPage = true });
+        // The first screen of the page, as a person sees it on arriving (the README shows these).
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, name + ".png") });
 
     public NpgsqlConnection Db() => new(ConnectionString);
 

@@ -36,6 +36,7 @@ public sealed class PageTourTests(ConsoleServer console)
         { "admin@demo.test", "/admin/reconciliations", "admin-reconciliations" },
         { "admin@demo.test", "/admin/users", "admin-users" },
         { "admin@demo.test", "/admin/currency-rates", "admin-currency-rates" },
+        { "admin@demo.test", "/admin/api-keys", "admin-api-keys" },
     };
 
     [Theory]

@@ -110,6 +110,26 @@ public sealed class DemoHistory(NpgsqlDataSource db, PayoutRuns payouts, TimePro
                 INSERT INTO conversion_status_history (event_id, conversion_id, from_status, to_status, actor, reason, changed_at)
                 VALUES (@eventId, @id, @from, @to, @actor, @reason, @at)
                 """, history, tx);
+            // The postback log the advertiser searches: each conversion's postback, and the kinds of refusal a real
+            // integration meets (an unknown click id, a click past its window, a repeated order, a wrong token).
+            await conn.ExecuteAsync("""
+                INSERT INTO postback_log (event_id, received_at, via, advertiser_id, offer_id, click_id, txid, goal, decision, http_status, message, conversion_id, remote_ip, query)
+                SELECT gen_random_uuid(), c.created_at, 'postback', c.advertiser_id, c.offer_id, c.click_id, c.txid, c.goal, 'created', 200,
+                       'Conversion recorded.', c.id, '198.51.100.20', 'click_id=' || c.click_id || '&txid=' || c.txid
+                FROM conversions c WHERE c.txid LIKE 'demo-%' AND c.click_id IN (SELECT click_id FROM clicks WHERE source = 'demo-history');
+                INSERT INTO postback_log (event_id, received_at, via, advertiser_id, offer_id, click_id, txid, goal, decision, http_status, message, remote_ip, query)
+                SELECT gen_random_uuid(), c.created_at + interval '2 minutes', 'postback', c.advertiser_id, c.offer_id, c.click_id, c.txid, c.goal,
+                       'duplicate', 200, 'Already recorded; counted once.', '198.51.100.20', 'click_id=' || c.click_id || '&txid=' || c.txid
+                FROM conversions c WHERE c.txid LIKE 'demo-%' ORDER BY c.created_at DESC LIMIT 3;
+                INSERT INTO postback_log (event_id, received_at, via, advertiser_id, decision, http_status, message, click_id, txid, remote_ip, query)
+                SELECT gen_random_uuid(), now() - d.k * interval '5 hours', 'postback', a.id, d.decision, d.status, d.message, d.click_id, 'demo-order-' || d.k,
+                       '198.51.100.20', 'click_id=' || coalesce(d.click_id, '') || '&txid=demo-order-' || d.k
+                FROM advertisers a,
+                     (VALUES (1, 'unknown_click', 404, 'No click with this id.', '01M0000000000000000000000X'),
+                             (2, 'click_expired', 410, 'The click is older than the offer''s 720-hour attribution window.', '01KZZZZZZZZZZZZZZZZZZZZZZZ'),
+                             (3, 'bad_token', 403, 'The token does not match.', NULL)) AS d(k, decision, status, message, click_id)
+                WHERE a.name = 'Demo Shop';
+                """, transaction: tx);
             await tx.CommitAsync();
         }
         // One payout run over what was approved until three days ago: approved, Alice's line paid.
