@@ -141,16 +141,8 @@ public static class PayoutApi
     {
         var csv = new StringBuilder("run_id,line_id,publisher_id,publisher_name,currency,amount,conversions,clawbacks,status,payment_reference,paid_at\n");
         foreach (var l in run.Lines)
-            csv.AppendJoin(',', run.Id, l.Id, l.PublisherId, Csv(l.PublisherName), l.Currency, l.Amount.ToString("0.00##", CultureInfo.InvariantCulture),
-                l.Conversions, l.Clawbacks, l.Status, Csv(l.PaymentReference), l.PaidAt?.ToString("O") ?? "").Append('\n');
+            csv.AppendJoin(',', run.Id, l.Id, l.PublisherId, CsvField.Of(l.PublisherName), l.Currency, l.Amount.ToString("0.00##", CultureInfo.InvariantCulture),
+                l.Conversions, l.Clawbacks, l.Status, CsvField.Of(l.PaymentReference), l.PaidAt?.ToString("O") ?? "").Append('\n');
         return Encoding.UTF8.GetBytes(csv.ToString());
-    }
-
-    // Quotes a CSV field, and defuses spreadsheet formulas (=, +, -, @) in text a publisher chose.
-    private static string Csv(string? s)
-    {
-        if (string.IsNullOrEmpty(s)) return "";
-        if (s[0] is '=' or '+' or '-' or '@') s = "'" + s;
-        return s.IndexOfAny([',', '"', '\n', '\r']) < 0 ? s : "\"" + s.Replace("\"", "\"\"") + "\"";
     }
 }

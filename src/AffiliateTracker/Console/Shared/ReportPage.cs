@@ -61,15 +61,9 @@ public abstract class ReportPage(NpgsqlDataSource db, TimeProvider time) : Conso
                 DateTime d => d.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture),
                 decimal m => m.ToString(CultureInfo.InvariantCulture),
                 // Sub-ids are the publisher's own text: quoted, and spreadsheet formulas defused.
-                string s => CsvText(s),
+                string s => Http.CsvField.Of(s),
                 var v => Convert.ToString(v, CultureInfo.InvariantCulture),
             })).Append('\n');
         return File(Encoding.UTF8.GetBytes(csv.ToString()), "text/csv; charset=utf-8", $"report-{From:yyyyMMdd}-{To:yyyyMMdd}-{Group}.csv");
-    }
-
-    private static string CsvText(string s)
-    {
-        if (s.Length > 0 && s[0] is '=' or '+' or '-' or '@') s = "'" + s;
-        return s.IndexOfAny([',', '"', '\n', '\r']) < 0 ? s : "\"" + s.Replace("\"", "\"\"") + "\"";
     }
 }
