@@ -20,7 +20,7 @@ public sealed class AuthorizationMatrix : IAsyncLifetime
 
     /// One network's records and the strings that would give its data away in someone else's answer.
     public sealed record Side(long AdvertiserId, long PublisherId, long OfferId, long LinkId, string Marker, string[] Secrets,
-        string ClickA, string ClickB, string ConversionA, string ConversionB, long PayoutLineId)
+        string ClickA, string ClickB, string ConversionA, string ConversionB, long PayoutLineId, long SmartLinkId)
     {
         public IEnumerable<string> Strings => Secrets.Append(Marker).Append(ClickA).Append(ClickB).Append(ConversionA).Append(ConversionB);
     }
@@ -89,6 +89,11 @@ public sealed class AuthorizationMatrix : IAsyncLifetime
         new("GET /api/v1/links", w => To($"/api/v1/links?offer_id={w.Owner.OfferId}"), "200 403 403 200 200"),
         new("GET /api/v1/links/{id:long}", w => To($"/api/v1/links/{w.Owner.LinkId}"), "200 404 404 200 404"),
         new("PATCH /api/v1/links/{id:long}", w => Json($"/api/v1/links/{w.Owner.LinkId}", new { status = "active" }), "200 404 404 200 404"),
+        new("POST /api/v1/smart-links", w => Json("/api/v1/smart-links", new { publisher_id = w.Owner.PublisherId, name = "matrix smart",
+            fallback_url = "https://matrix.example/", rules = new[] { new { offers = new[] { new { offer_id = w.Owner.OfferId } } } } }), "201 403 403 201 403"),
+        new("GET /api/v1/smart-links", _ => To("/api/v1/smart-links"), "200 403 403 200 200"),
+        new("GET /api/v1/smart-links/{id:long}", w => To($"/api/v1/smart-links/{w.Owner.SmartLinkId}"), "200 404 404 200 404"),
+        new("PATCH /api/v1/smart-links/{id:long}", w => Json($"/api/v1/smart-links/{w.Owner.SmartLinkId}", new { status = "active" }), "200 404 404 200 404"),
 
         new("POST /api/v1/api-keys", w => Json("/api/v1/api-keys", new { role = "publisher", publisher_id = w.Owner.PublisherId }), "201 403 403 403 403"),
         new("GET /api/v1/api-keys", _ => To("/api/v1/api-keys"), "200 403 403 403 403"),
@@ -267,8 +272,13 @@ public sealed class AuthorizationMatrix : IAsyncLifetime
         var approved = await admin.PostAsJsonAsync($"/api/v1/conversions/{conversionB}/status", new { status = "approved", reason = "matrix setup" });
         Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
 
-        return new Side(advertiserId, publisherId, offerId, link["id"]!.GetValue<long>(), marker, [code, token],
-            clickA, clickB, conversionA, conversionB, 0);
+        var smart = await TrackerApp.Created(admin.PostAsJsonAsync("/api/v1/smart-links", new
+        {
+            publisher_id = publisherId, name = $"{marker} smart", fallback_url = $"https://{marker}.example/",
+            rules = new[] { new { offers = new[] { new { offer_id = offerId } } } },
+        }));
+        return new Side(advertiserId, publisherId, offerId, link["id"]!.GetValue<long>(), marker, [code, token, smart["code"]!.GetValue<string>()],
+            clickA, clickB, conversionA, conversionB, 0, smart["id"]!.GetValue<long>());
     }
 
     private async Task<string> ConvertAsync(string clickId, string txid, string token)

@@ -254,4 +254,8 @@ public sealed class ClickRow
     public string? Country { get; init; }
     public bool IsUnique { get; init; }
     public bool IsBot { get; init; }
+    public string? DeepLink { get; init; }
+    public bool DeepLinkRefused { get; init; }
+    public long? SmartLinkId { get; init; }
+    public short? SmartRule { get; init; }
 }

@@ -33,6 +33,28 @@ public sealed class ClickCodecTests
     }
 
     [Fact]
+    public void Deep_link_and_smart_link_round_trip_in_full_records_only()
+    {
+        var c = Sample() with { DeepLink = "https://shop.example/p/1?x=2", DeepLinkRefused = false, SmartLinkId = 12, SmartRule = 3 };
+        var refused = Sample() with { DeepLinkRefused = true };
+        Assert.Equal(c, ClickCodec.Decode(ClickCodec.Encode(c)));
+        Assert.Equal(refused, ClickCodec.Decode(ClickCodec.Encode(refused)));
+        Assert.Equal(c with { UserAgent = null, Referrer = null, DeepLink = null, SmartLinkId = null, SmartRule = null },
+            ClickCodec.Decode(ClickCodec.Encode(c, compact: true)));
+    }
+
+    [Fact]
+    public void A_version_1_record_still_reads()
+    {
+        // A v2 record without deep or smart link is a v1 record plus one empty string at the end.
+        var c = Sample();
+        var v2 = ClickCodec.Encode(c);
+        var v1 = v2[..^1];
+        v1[0] = 1;
+        Assert.Equal(c, ClickCodec.Decode(v1));
+    }
+
+    [Fact]
     public void A_long_user_agent_round_trips()
     {
         var c = Sample() with { UserAgent = new string('u', 5000) };

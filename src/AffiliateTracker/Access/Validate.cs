@@ -52,11 +52,11 @@ public static partial class Validate
         value is not null && GoalRegex().IsMatch(value) ? value
             : throw ApiException.Invalid(field, "must be 1-50 characters of a-z, 0-9, _ or -");
 
-    public static string[] Countries(string[]? value)
+    public static string[] Countries(string[]? value, string field = "allowed_countries")
     {
         if (value is null) return [];
         foreach (var c in value)
-            if (c is null || !CountryRegex().IsMatch(c)) throw ApiException.Invalid("allowed_countries", "must be ISO 3166-1 alpha-2 codes such as US");
+            if (c is null || !CountryRegex().IsMatch(c)) throw ApiException.Invalid(field, "must be ISO 3166-1 alpha-2 codes such as US");
         return value.Select(c => c.ToUpperInvariant()).Distinct().ToArray();
     }
 

@@ -6,11 +6,12 @@ namespace AffiliateTracker.Clicks;
 /// Compact, self-delimiting binary form of a click: a version byte, fixed-width numbers, then
 /// length-prefixed UTF-8 strings. Used both for the attribution record in Redis (Compact: without
 /// user agent and referrer, which attribution never reads) and inside stream batches (Full).
-/// Records concatenate: a stream entry holds a whole group-commit batch.
+/// Records concatenate: a stream entry holds a whole group-commit batch. Version 2 added the deep link and the
+/// smart link (full records only); version 1 records, still in a stream at an upgrade, read as before.
 public static class ClickCodec
 {
-    private const byte Version = 1;
-    private const byte FlagBot = 1, FlagHasLink = 2, FlagCompact = 4;
+    private const byte Version = 2;
+    private const byte FlagBot = 1, FlagHasLink = 2, FlagCompact = 4, FlagDeepLinkRefused = 8, FlagSmart = 16;
 
     public static byte[] Encode(ClickRecord c, bool compact = false)
     {
@@ -46,7 +47,8 @@ public static class ClickCodec
     public static ClickRecord Decode(ReadOnlySpan<byte> data, out int bytesRead)
     {
         var r = new Reader(data);
-        if (r.Byte() != Version) throw new FormatException("Unknown click record version");
+        var version = r.Byte();
+        if (version is not (1 or Version)) throw new FormatException("Unknown click record version");
         var flags = r.Byte();
         var createdAt = DateTimeOffset.FromUnixTimeMilliseconds(r.Int64());
         var offerId = r.Int64();
@@ -55,11 +57,24 @@ public static class ClickCodec
         var clickId = r.String()!;
         var sub1 = r.String(); var sub2 = r.String(); var sub3 = r.String(); var sub4 = r.String(); var sub5 = r.String();
         var source = r.String(); var ip = r.String(); var country = r.String();
-        string? ua = null, referrer = null;
-        if ((flags & FlagCompact) == 0) { ua = r.String(); referrer = r.String(); }
+        string? ua = null, referrer = null, deepLink = null;
+        long? smartLink = null;
+        int? smartRule = null;
+        if ((flags & FlagCompact) == 0)
+        {
+            ua = r.String(); referrer = r.String();
+            if (version >= 2)
+            {
+                deepLink = r.String();
+                if ((flags & FlagSmart) != 0) { smartLink = r.Int64(); smartRule = r.Byte(); }
+            }
+        }
         bytesRead = r.Position;
         return new ClickRecord(clickId, createdAt, offerId, publisherId, linkId, sub1, sub2, sub3, sub4, sub5,
-            source, ip, ua, referrer, country, (flags & FlagBot) != 0);
+            source, ip, ua, referrer, country, (flags & FlagBot) != 0)
+        {
+            DeepLink = deepLink, DeepLinkRefused = (flags & FlagDeepLinkRefused) != 0, SmartLinkId = smartLink, SmartRule = smartRule,
+        };
     }
 
     private static int Size(ClickRecord c, bool compact)
@@ -67,7 +82,7 @@ public static class ClickCodec
         var size = 2 + 8 * 3 + (c.LinkId.HasValue ? 8 : 0);
         size += StrSize(c.ClickId) + StrSize(c.Sub1) + StrSize(c.Sub2) + StrSize(c.Sub3) + StrSize(c.Sub4) + StrSize(c.Sub5)
               + StrSize(c.Source) + StrSize(c.Ip) + StrSize(c.Country);
-        if (!compact) size += StrSize(c.UserAgent) + StrSize(c.Referrer);
+        if (!compact) size += StrSize(c.UserAgent) + StrSize(c.Referrer) + StrSize(c.DeepLink) + (Smart(c) ? 9 : 0);
         return size;
     }
 
@@ -75,7 +90,8 @@ public static class ClickCodec
     {
         var w = new Writer(dest);
         w.Byte(Version);
-        w.Byte((byte)((c.IsBot ? FlagBot : 0) | (c.LinkId.HasValue ? FlagHasLink : 0) | (compact ? FlagCompact : 0)));
+        w.Byte((byte)((c.IsBot ? FlagBot : 0) | (c.LinkId.HasValue ? FlagHasLink : 0) | (compact ? FlagCompact : 0)
+            | (c.DeepLinkRefused ? FlagDeepLinkRefused : 0) | (!compact && Smart(c) ? FlagSmart : 0)));
         w.Int64(c.CreatedAt.ToUnixTimeMilliseconds());
         w.Int64(c.OfferId);
         w.Int64(c.PublisherId);
@@ -83,9 +99,15 @@ public static class ClickCodec
         w.String(c.ClickId);
         w.String(c.Sub1); w.String(c.Sub2); w.String(c.Sub3); w.String(c.Sub4); w.String(c.Sub5);
         w.String(c.Source); w.String(c.Ip); w.String(c.Country);
-        if (!compact) { w.String(c.UserAgent); w.String(c.Referrer); }
+        if (!compact)
+        {
+            w.String(c.UserAgent); w.String(c.Referrer); w.String(c.DeepLink);
+            if (Smart(c)) { w.Int64(c.SmartLinkId!.Value); w.Byte((byte)c.SmartRule!.Value); }
+        }
         return w.Position;
     }
+
+    private static bool Smart(ClickRecord c) => c.SmartLinkId.HasValue && c.SmartRule.HasValue;
 
     // A string is a varint of (UTF-8 length + 1), 0 meaning null, then the bytes.
     private static int StrSize(string? s)

@@ -6,7 +6,8 @@ using Microsoft.Extensions.Primitives;
 
 namespace AffiliateTracker.Clicks;
 
-/// The redirect: GET /c/{code} (a publisher's tracking link) and GET /click?offer_id=..&aff_id=..
+/// The redirect: GET /c/{code} (a publisher's tracking link), GET /s/{code} (a smart link, which picks the offer)
+/// and GET /click?offer_id=..&aff_id=..; each takes `url=` for a deep link to a page on the offer's domains.
 /// Only cheap checks run before the 302 (link, offer and publisher status, access, country); the click
 /// goes to Redis by group commit and never waits on PostgreSQL.
 public static class ClickEndpoints
@@ -28,7 +29,11 @@ public static class ClickEndpoints
                 return Refuse(http, metrics, "invalid", ErrorPage.Result(http, 400, "invalid_aff_id", "aff_id must be a positive whole number."));
             return Redirect(http, network.Current, offerId, publisherId, null, recorder, caps, time, metrics, countries);
         };
-        app.MapGet("/c/{code}", link).WithTags("Clicks").WithSummary("A publisher's tracking link: 302 to the offer's landing page with the click cookie");
+        Delegate smart = (string code, HttpContext http, NetworkCache network, ClickRecorder recorder, CapCounters caps, TimeProvider time,
+            TrackerMetrics metrics, VisitorCountry countries) => SmartLink(http, code, network, recorder, caps, time, metrics, countries);
+        app.MapGet("/c/{code}", link).WithTags("Clicks").WithSummary("A publisher's tracking link: 302 to the offer's landing page (or the deep link's page) with the click cookie");
+        app.MapGet("/s/{code}", smart).WithTags("Clicks").WithSummary("A publisher's smart link: 302 to the offer its rules choose for this visitor, or to its fallback");
+        app.MapMethods("/s/{code}", ["HEAD"], smart).ExcludeFromDescription();
         app.MapGet("/click", byIds).WithTags("Clicks").WithSummary("A click by ids (offer_id, aff_id): the same answer as a tracking link");
         // HEAD is what link checkers and previewers send: the same answer as GET, and no click (documented with GET).
         app.MapMethods("/c/{code}", ["HEAD"], link).ExcludeFromDescription();
@@ -49,9 +54,13 @@ public static class ClickEndpoints
         {
             var path = http.Request.Path.Value;
             if (path is null || !(HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method))) return next(http);
-            return path.Length > 3 && path.StartsWith("/c/", StringComparison.Ordinal) && path.IndexOf('/', 3) < 0
-                ? Link(http, path[3..], network, recorder, caps, time, metrics, countries)
-                : next(http);
+            if (path.Length <= 3 || path[0] != '/' || path[2] != '/' || path.IndexOf('/', 3) >= 0) return next(http);
+            return path[1] switch
+            {
+                'c' => Link(http, path[3..], network, recorder, caps, time, metrics, countries),
+                's' => SmartLink(http, path[3..], network, recorder, caps, time, metrics, countries),
+                _ => next(http),
+            };
         });
     }
 
@@ -68,6 +77,30 @@ public static class ClickEndpoints
             : Redirect(http, snapshot, link.OfferId, link.PublisherId, link, recorder, caps, time, metrics, countries);
     }
 
+    // A smart link's rules pick the offer from the snapshot; the click is then that offer's, with the smart link
+    // and rule recorded on it. A disabled smart link, a suspended publisher or no offer able to take the
+    // visitor sends them to the smart link's fallback, and no click is recorded.
+    private static Task SmartLink(HttpContext http, string code, NetworkCache network, ClickRecorder recorder, CapCounters caps,
+        TimeProvider time, TrackerMetrics metrics, VisitorCountry countries)
+    {
+        var snapshot = network.Current;
+        var smart = snapshot.SmartLink(code);
+        if (smart is null) return Refuse(http, metrics, "unknown_link", ErrorPage.Result(http, 404, "unknown_link", "This tracking link does not exist."));
+        var headers = http.Request.Headers;
+        var country = VisitorCountry.FromHeader(headers[VisitorCountry.CloudflareHeader]) ?? countries.Lookup(http.Connection.RemoteIpAddress);
+        var choice = smart.IsActive && snapshot.Publisher(smart.PublisherId) is { IsActive: true }
+            ? SmartLinkChoice.Choose(snapshot, smart, country, headers.UserAgent.ToString(), caps, time.GetUtcNow())
+            : null;
+        if (choice is not { } chosen)
+        {
+            metrics.Click("fallback");
+            Found(http, smart.FallbackUrl);
+            return Task.CompletedTask;
+        }
+        return Redirect(http, snapshot, chosen.Offer.Id, smart.PublisherId, null, recorder, caps, time, metrics, countries,
+            smart.Id, chosen.Rule, country);
+    }
+
     private static Task Refuse(HttpContext http, TrackerMetrics metrics, string outcome, IResult result)
     {
         metrics.Click(outcome);
@@ -77,7 +110,8 @@ public static class ClickEndpoints
     // Everything up to the write to Redis runs synchronously here; only the wait for the group commit is
     // async, in a method with a small state machine (it is allocated for every click).
     private static Task Redirect(HttpContext http, NetworkSnapshot snapshot, long offerId, long publisherId,
-        LinkConfig? link, ClickRecorder recorder, CapCounters caps, TimeProvider time, TrackerMetrics metrics, VisitorCountry countries)
+        LinkConfig? link, ClickRecorder recorder, CapCounters caps, TimeProvider time, TrackerMetrics metrics, VisitorCountry countries,
+        long? smartLinkId = null, int? smartRule = null, string? knownCountry = null)
     {
         var offer = snapshot.Offer(offerId);
         var publisher = snapshot.Publisher(publisherId);
@@ -96,14 +130,23 @@ public static class ClickEndpoints
         var userAgent = Truncate(headers.UserAgent.ToString(), 1000);
         // The country decides where the visitor goes only on an offer sold in some countries; for every other
         // click the flusher looks it up after the redirect.
-        var country = VisitorCountry.FromHeader(headers[VisitorCountry.CloudflareHeader]);
-        if (country is null && offer.AllowedCountries.Count > 0) country = countries.Lookup(http.Connection.RemoteIpAddress);
+        var country = knownCountry ?? VisitorCountry.FromHeader(headers[VisitorCountry.CloudflareHeader]);
+        if (country is null && smartLinkId is null && offer.AllowedCountries.Count > 0) country = countries.Lookup(http.Connection.RemoteIpAddress);
+        // A deep link goes only to a host the offer lists; anything else goes to the landing page, and the click says so.
+        string? deepLink = null;
+        var url = q["url"];
+        if (url.Count > 0 && !string.IsNullOrEmpty(url[0]))
+            deepLink = DeepLinkRules.AllowedHost(url[0]!, offer.DeepLinkDomains) is null ? null : url[0];
+        var deepLinkRefused = deepLink is null && url.Count > 0 && !string.IsNullOrEmpty(url[0]);
         var clickId = Ulid.New(time.GetUtcNow());
         var click = new ClickRecord(
             clickId, ClickTimestamp(clickId), offerId, publisherId, link?.Id,
             sub1, sub2, sub3, sub4, sub5, source,
             http.Connection.RemoteIpAddress?.ToString(), userAgent, Truncate(headers.Referer.ToString(), 2000), country,
-            BotDetector.IsBot(userAgent));
+            BotDetector.IsBot(userAgent))
+        {
+            DeepLink = deepLink, DeepLinkRefused = deepLinkRefused, SmartLinkId = smartLinkId, SmartRule = smartRule,
+        };
 
         // Traffic the offer cannot take goes to its fallback URL (or a clear page), and is not a click on it.
         var refusal = !offer.IsActive ? "offer_paused"
@@ -126,7 +169,7 @@ public static class ClickEndpoints
         {
             // Where a visit would go, without recording one or setting its cookie (the click id is never stored).
             metrics.Click("head");
-            Found(http, LandingUrl.Expand(offer.LandingUrl, click));
+            Found(http, Destination(offer, click));
             return Task.CompletedTask;
         }
         return RecordThenRedirectAsync(http, click, offer, recorder.RecordAsync(click,
@@ -138,8 +181,11 @@ public static class ClickEndpoints
         await recorded;
         metrics.Click("redirect");
         ClickCookie.Set(http, offer.Id, click.ClickId, offer.AttributionWindow);
-        Found(http, LandingUrl.Expand(offer.LandingUrl, click));
+        Found(http, Destination(offer, click));
     }
+
+    private static string Destination(OfferConfig offer, ClickRecord click) =>
+        click.DeepLink is null ? LandingUrl.Expand(offer.LandingUrl, click) : LandingUrl.DeepLink(offer, click);
 
     // 302 with no body, never cached (each visit is a click of its own).
     private static void Found(HttpContext http, string location)

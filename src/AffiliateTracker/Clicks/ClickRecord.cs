@@ -15,5 +15,14 @@ public sealed record ClickRecord(
     string? Country,
     bool IsBot)
 {
+    /// The advertiser's page a deep link (`url=`) sent the visitor to; null for the landing page.
+    public string? DeepLink { get; init; }
+    /// A deep link was asked for on a host the offer does not list (or was not a plain http(s) URL): the
+    /// visitor went to the landing page instead.
+    public bool DeepLinkRefused { get; init; }
+    /// The smart link that chose this click's offer, and its rule (1-based).
+    public long? SmartLinkId { get; init; }
+    public int? SmartRule { get; init; }
+
     public string? Sub(int n) => n switch { 1 => Sub1, 2 => Sub2, 3 => Sub3, 4 => Sub4, 5 => Sub5, _ => null };
 }

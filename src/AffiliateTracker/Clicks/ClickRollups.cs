@@ -4,7 +4,7 @@ using NpgsqlTypes;
 
 namespace AffiliateTracker.Clicks;
 
-/// A click batch's share of the report rollups (click_rollup_hour, _country, _subs), summed in the flusher:
+/// A click batch's share of the report rollups (click_rollup_hour, _country, _subs, _smart), summed in the flusher:
 /// a batch of thousands of clicks usually adds to a few dozen rollup rows, so PostgreSQL upserts those
 /// instead of unnesting and grouping every click. Hours and days are UTC, as in the SQL of the re-delivery
 /// path (ClickStore.RollupsSql). Clicks that are not unique or come from bots count in clicks only.
@@ -12,6 +12,7 @@ public sealed class ClickRollups
 {
     private readonly Dictionary<(DateTime Hour, long Offer, long Publisher), Counts> _hours = [];
     private readonly Dictionary<(DateOnly Day, long Offer, long Publisher, string Country), Counts> _countries = [];
+    private readonly Dictionary<(DateOnly Day, long Offer, long Publisher, long SmartLink, short Rule), Counts> _smart = [];
     private readonly Dictionary<(DateOnly Day, long Offer, long Publisher, string Sub1, string Sub2, string Sub3, string Sub4, string Sub5), Counts> _subs = [];
 
     private struct Counts
@@ -33,6 +34,7 @@ public sealed class ClickRollups
             Add(rollups._hours, (hour, c.OfferId, c.PublisherId), countsUnique);
             Add(rollups._countries, (day, c.OfferId, c.PublisherId, c.Country ?? ""), countsUnique);
             Add(rollups._subs, (day, c.OfferId, c.PublisherId, c.Sub1 ?? "", c.Sub2 ?? "", c.Sub3 ?? "", c.Sub4 ?? "", c.Sub5 ?? ""), countsUnique);
+            if (c is { SmartLinkId: { } smart, SmartRule: { } rule }) Add(rollups._smart, (day, c.OfferId, c.PublisherId, smart, (short)rule), countsUnique);
         }
         return rollups;
     }
@@ -61,6 +63,15 @@ public sealed class ClickRollups
         Add(cmd, "c_country", NpgsqlDbType.Text, countries.Select(r => r.Key.Country));
         Add(cmd, "c_clicks", NpgsqlDbType.Bigint, countries.Select(r => r.Value.Clicks));
         Add(cmd, "c_unique", NpgsqlDbType.Bigint, countries.Select(r => r.Value.Unique));
+
+        var smart = _smart.ToArray();
+        Add(cmd, "m_day", NpgsqlDbType.Date, smart.Select(r => r.Key.Day));
+        Add(cmd, "m_offer", NpgsqlDbType.Bigint, smart.Select(r => r.Key.Offer));
+        Add(cmd, "m_publisher", NpgsqlDbType.Bigint, smart.Select(r => r.Key.Publisher));
+        Add(cmd, "m_link", NpgsqlDbType.Bigint, smart.Select(r => r.Key.SmartLink));
+        Add(cmd, "m_rule", NpgsqlDbType.Smallint, smart.Select(r => r.Key.Rule));
+        Add(cmd, "m_clicks", NpgsqlDbType.Bigint, smart.Select(r => r.Value.Clicks));
+        Add(cmd, "m_unique", NpgsqlDbType.Bigint, smart.Select(r => r.Value.Unique));
 
         var subs = _subs.ToArray();
         Add(cmd, "s_day", NpgsqlDbType.Date, subs.Select(r => r.Key.Day));

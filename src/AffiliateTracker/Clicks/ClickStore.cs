@@ -65,6 +65,10 @@ public sealed class ClickStore(NpgsqlDataSource db)
             copy.WriteText(c.Country, NpgsqlDbType.Char);
             copy.Write(unique[i], NpgsqlDbType.Boolean);
             copy.Write(c.IsBot, NpgsqlDbType.Boolean);
+            copy.WriteText(c.DeepLink);
+            copy.Write(c.DeepLinkRefused, NpgsqlDbType.Boolean);
+            copy.WriteNumber(c.SmartLinkId);
+            if (c.SmartRule is { } rule) copy.Write((short)rule, NpgsqlDbType.Smallint); else copy.WriteNull();
         }
         await copy.CompleteAsync(ct);
     }
@@ -100,7 +104,7 @@ public sealed class ClickStore(NpgsqlDataSource db)
         """;
     private const string Columns = """
         click_id, created_at, offer_id, publisher_id, link_id, sub1, sub2, sub3, sub4, sub5, source, ip,
-        user_agent, referrer, country, is_unique, is_bot
+        user_agent, referrer, country, is_unique, is_bot, deep_link, deep_link_refused, smart_link_id, smart_rule
         """;
     // Rollups count only the rows this statement inserted, so a re-delivered batch adds nothing; rows are
     // sorted so concurrent flushers lock rollup rows in the same order (no deadlocks).
@@ -108,7 +112,8 @@ public sealed class ClickStore(NpgsqlDataSource db)
         WITH ins AS (
             INSERT INTO clicks ({Columns}) SELECT {Columns} FROM click_staging
             ON CONFLICT (click_id, created_at) DO NOTHING
-            RETURNING created_at, offer_id, publisher_id, country, sub1, sub2, sub3, sub4, sub5, (is_unique AND NOT is_bot) AS counts_unique
+            RETURNING created_at, offer_id, publisher_id, country, sub1, sub2, sub3, sub4, sub5, smart_link_id, smart_rule,
+                      (is_unique AND NOT is_bot) AS counts_unique
         ), {RollupsSql}
         """;
     // The direct path's rollups, summed per group in the flusher (ClickRollups): PostgreSQL adds a few rows
@@ -124,6 +129,11 @@ public sealed class ClickStore(NpgsqlDataSource db)
             SELECT * FROM unnest(@c_day, @c_offer, @c_publisher, @c_country, @c_clicks, @c_unique) ORDER BY 1, 2, 3, 4
             ON CONFLICT (day, offer_id, publisher_id, country) DO UPDATE
                 SET clicks = click_rollup_country.clicks + excluded.clicks, unique_clicks = click_rollup_country.unique_clicks + excluded.unique_clicks
+        ), by_smart AS (
+            INSERT INTO click_rollup_smart (day, offer_id, publisher_id, smart_link_id, smart_rule, clicks, unique_clicks)
+            SELECT * FROM unnest(@m_day, @m_offer, @m_publisher, @m_link, @m_rule, @m_clicks, @m_unique) ORDER BY 1, 2, 3, 4, 5
+            ON CONFLICT (day, offer_id, publisher_id, smart_link_id, smart_rule) DO UPDATE
+                SET clicks = click_rollup_smart.clicks + excluded.clicks, unique_clicks = click_rollup_smart.unique_clicks + excluded.unique_clicks
         )
         INSERT INTO click_rollup_subs (day, offer_id, publisher_id, sub1, sub2, sub3, sub4, sub5, clicks, unique_clicks)
         SELECT * FROM unnest(@s_day, @s_offer, @s_publisher, @s_sub1, @s_sub2, @s_sub3, @s_sub4, @s_sub5, @s_clicks, @s_unique) ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
@@ -145,6 +155,12 @@ public sealed class ClickStore(NpgsqlDataSource db)
             FROM ins GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
             ON CONFLICT (day, offer_id, publisher_id, country) DO UPDATE
                 SET clicks = click_rollup_country.clicks + excluded.clicks, unique_clicks = click_rollup_country.unique_clicks + excluded.unique_clicks
+        ), by_smart AS (
+            INSERT INTO click_rollup_smart (day, offer_id, publisher_id, smart_link_id, smart_rule, clicks, unique_clicks)
+            SELECT (created_at AT TIME ZONE 'UTC')::date, offer_id, publisher_id, smart_link_id, smart_rule, count(*), count(*) FILTER (WHERE counts_unique)
+            FROM ins WHERE smart_link_id IS NOT NULL GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+            ON CONFLICT (day, offer_id, publisher_id, smart_link_id, smart_rule) DO UPDATE
+                SET clicks = click_rollup_smart.clicks + excluded.clicks, unique_clicks = click_rollup_smart.unique_clicks + excluded.unique_clicks
         )
         INSERT INTO click_rollup_subs (day, offer_id, publisher_id, sub1, sub2, sub3, sub4, sub5, clicks, unique_clicks)
         SELECT (created_at AT TIME ZONE 'UTC')::date, offer_id, publisher_id, coalesce(sub1, ''), coalesce(sub2, ''), coalesce(sub3, ''),

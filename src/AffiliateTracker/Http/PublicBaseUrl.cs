@@ -13,4 +13,5 @@ public sealed record PublicBaseUrl(string Value)
     }
 
     public string Link(string code) => $"{Value}/c/{code}";
+    public string SmartLink(string code) => $"{Value}/s/{code}";
 }

@@ -67,10 +67,7 @@ public static class LinkApi
     public static async Task<LinkView> CreateAsync(NpgsqlConnection conn, Caller caller, LinkCreate body, PublicBaseUrl publicUrl, NetworkCache network)
     {
         var offerId = Validate.Id(body.OfferId, "offer_id");
-        long publisherId;
-        if (caller.IsAdmin) publisherId = Validate.Id(body.PublisherId, "publisher_id");
-        else if (caller.PublisherId is { } own && (body.PublisherId is null || body.PublisherId == own)) publisherId = own;
-        else throw ApiException.Forbidden("Only admins and the publisher itself create tracking links.");
+        var publisherId = PublisherFor(caller, body.PublisherId, "tracking links");
 
         if (await conn.ExecuteScalarAsync<int>("SELECT count(*) FROM offer_access WHERE offer_id = @offerId AND publisher_id = @publisherId",
                 new { offerId, publisherId }) == 0)
@@ -95,6 +92,12 @@ public static class LinkApi
         return links.Select(l => WithUrl(l, publicUrl)).ToList();
     }
 
+    /// Whose link a caller creates: an admin names the publisher, a publisher creates its own.
+    internal static long PublisherFor(Caller caller, long? requested, string what) =>
+        caller.IsAdmin ? Validate.Id(requested, "publisher_id")
+        : caller.PublisherId is { } own && (requested is null || requested == own) ? own
+        : throw ApiException.Forbidden($"Only admins and the publisher itself create {what}.");
+
     // Another owner's link answers 404, exactly like a link that does not exist.
     private static async Task<LinkView> Find(NpgsqlConnection conn, Caller caller, long id)
     {
@@ -109,6 +112,6 @@ public static class LinkApi
     }
 
     // 10 random base62 characters: about 59 bits, not guessable or enumerable.
-    private static string NewCode() =>
+    internal static string NewCode() =>
         RandomNumberGenerator.GetString("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 10);
 }

@@ -83,6 +83,7 @@ public sealed class NetworkCache(NpgsqlDataSource db, ConnectionMultiplexer redi
         var advertisers = await conn.QueryAsync<AdvertiserRow>(AdvertisersSql, transaction: tx);
         var overrides = await conn.QueryAsync<OverrideRow>(OverridesSql, transaction: tx);
         var rates = await conn.QueryAsync<RateRow>(RatesSql, transaction: tx);
+        var smartLinks = await conn.QueryAsync<SmartLinkRow>(SmartLinksSql, transaction: tx);
         await tx.CommitAsync(ct);
 
         return new NetworkSnapshot(
@@ -96,7 +97,7 @@ public sealed class NetworkCache(NpgsqlDataSource db, ConnectionMultiplexer redi
                 o.AllowedCountries.ToFrozenSet(StringComparer.OrdinalIgnoreCase),
                 goals[o.Id].ToFrozenDictionary(g => g.Code, g => new GoalConfig(
                     g.Code, g.Name, g.PayoutType, g.Payout, g.RevenueType, g.Revenue, g.OncePerClick, g.MaxAmount, g.PixelAmount)),
-                o.PixelAutoApprove)),
+                o.PixelAutoApprove, o.DeepLinkDomains, o.DeepLinkTemplate)),
             publishers.ToFrozenDictionary(p => p.Id, p => new PublisherConfig(p.Id, p.Status, p.PostbackUrl, p.PostbackPaused)),
             links.ToFrozenDictionary(l => l.Code, l => new LinkConfig(l.Id, l.Code, l.OfferId, l.PublisherId, l.Status), StringComparer.Ordinal),
             access.ToFrozenDictionary(a => (a.OfferId, a.PublisherId),
@@ -104,13 +105,16 @@ public sealed class NetworkCache(NpgsqlDataSource db, ConnectionMultiplexer redi
             advertisers.ToFrozenDictionary(a => a.Id, a => new AdvertiserConfig(a.Id, a.Status, a.PostbackTokenHash,
                 a.PostbackIps.Select(System.Net.IPAddress.Parse).ToFrozenSet(), a.SigningKeyVersion)),
             overrides.ToFrozenDictionary(o => (o.OfferId, o.PublisherId, o.GoalCode), o => new PayoutOverride(o.PayoutType, o.Payout)),
-            rates.ToFrozenDictionary(r => (r.FromCurrency, r.ToCurrency), r => r.Rate));
+            rates.ToFrozenDictionary(r => (r.FromCurrency, r.ToCurrency), r => r.Rate),
+            smartLinks.ToFrozenDictionary(l => l.Code, l => new SmartLinkConfig(l.Id, l.Code, l.PublisherId, l.Status, LandingUrlRules.ToAscii(l.FallbackUrl),
+                SmartLinkRules.Parse(l.Rules)), StringComparer.Ordinal));
     }
 
     private const string OffersSql = """
         SELECT id, advertiser_id, name, status, landing_url, fallback_url, currency, attribution_window_hours,
                hold_period_hours, manual_approval, default_goal, daily_click_cap, monthly_click_cap,
-               daily_conversion_cap, monthly_conversion_cap, allowed_countries, pixel_auto_approve
+               daily_conversion_cap, monthly_conversion_cap, allowed_countries, pixel_auto_approve,
+               deep_link_domains, deep_link_template
         FROM offers
         """;
     private const string GoalsSql = "SELECT offer_id, code, name, payout_type, payout, revenue_type, revenue, once_per_click, max_amount, pixel_amount FROM goals";
@@ -123,6 +127,7 @@ public sealed class NetworkCache(NpgsqlDataSource db, ConnectionMultiplexer redi
 
     private const string AdvertisersSql = "SELECT id, status, postback_token_hash, array(SELECT host(ip) FROM unnest(postback_ips) ip) AS postback_ips, signing_key_version FROM advertisers";
     private const string OverridesSql = "SELECT offer_id, publisher_id, goal_code, payout_type, payout FROM payout_overrides";
+    private const string SmartLinksSql = "SELECT id, code, publisher_id, status, fallback_url, rules::text AS rules FROM smart_links";
     private const string RatesSql = "SELECT from_currency, to_currency, rate FROM currency_rates";
 
     // Row shapes for Dapper (snake_case columns map to these names).
@@ -145,6 +150,18 @@ public sealed class NetworkCache(NpgsqlDataSource db, ConnectionMultiplexer redi
         public int? MonthlyConversionCap { get; init; }
         public string[] AllowedCountries { get; init; } = [];
         public bool PixelAutoApprove { get; init; }
+        public string[] DeepLinkDomains { get; init; } = [];
+        public string? DeepLinkTemplate { get; init; }
+    }
+
+    private sealed class SmartLinkRow
+    {
+        public long Id { get; init; }
+        public string Code { get; init; } = "";
+        public long PublisherId { get; init; }
+        public string Status { get; init; } = "";
+        public string FallbackUrl { get; init; } = "";
+        public string Rules { get; init; } = "[]";
     }
 
     private sealed class GoalRow

@@ -21,6 +21,7 @@ public static class NetworkServices
         api.MapOffers();
         api.MapOfferAccess();
         api.MapLinks();
+        api.MapSmartLinks();
         api.MapAccessRequests();
         api.MapCurrencyRates();
     }

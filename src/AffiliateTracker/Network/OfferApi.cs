@@ -16,7 +16,8 @@ public sealed record OfferInput(
     long? AdvertiserId, string? Name, string? Status, string? LandingUrl, string? FallbackUrl, string? Currency,
     int? AttributionWindowHours, int? HoldPeriodHours, bool? ManualApproval, string? DefaultGoal,
     int? DailyClickCap, int? MonthlyClickCap, int? DailyConversionCap, int? MonthlyConversionCap,
-    string[]? AllowedCountries, GoalInput[]? Goals, bool? PixelAutoApprove = null, string? Visibility = null, string? Description = null);
+    string[]? AllowedCountries, GoalInput[]? Goals, bool? PixelAutoApprove = null, string? Visibility = null, string? Description = null,
+    string[]? DeepLinkDomains = null, string? DeepLinkTemplate = null);
 
 
 public sealed class GoalView
@@ -55,6 +56,10 @@ public sealed class OfferView
     /// public: listed to every publisher, who may ask to run it; private: seen only by publishers granted it.
     public string Visibility { get; init; } = "private";
     public string Description { get; init; } = "";
+    /// Hosts publishers may deep-link to ('shop.example', '*.shop.example'); none = deep links go to the landing page.
+    public string[] DeepLinkDomains { get; init; } = [];
+    /// How the click id reaches a deep-linked page: query parameters, or a redirector URL with {url}.
+    public string? DeepLinkTemplate { get; set; }
     public List<GoalView> Goals { get; set; } = [];
     public DateTime CreatedAt { get; init; }
     public DateTime UpdatedAt { get; init; }
@@ -113,10 +118,10 @@ public static class OfferApi
         var id = await conn.ExecuteScalarAsync<long>("""
             INSERT INTO offers (advertiser_id, name, status, landing_url, fallback_url, currency, attribution_window_hours,
                 hold_period_hours, manual_approval, default_goal, daily_click_cap, monthly_click_cap, daily_conversion_cap,
-                monthly_conversion_cap, allowed_countries, pixel_auto_approve, visibility, description)
+                monthly_conversion_cap, allowed_countries, pixel_auto_approve, visibility, description, deep_link_domains, deep_link_template)
             VALUES (@AdvertiserId, @Name, @Status, @LandingUrl, @FallbackUrl, @Currency, @AttributionWindowHours,
                 @HoldPeriodHours, @ManualApproval, @DefaultGoal, @DailyClickCap, @MonthlyClickCap, @DailyConversionCap,
-                @MonthlyConversionCap, @AllowedCountries, @PixelAutoApprove, @Visibility, @Description)
+                @MonthlyConversionCap, @AllowedCountries, @PixelAutoApprove, @Visibility, @Description, @DeepLinkDomains, @DeepLinkTemplate)
             RETURNING id
             """, o, tx);
         foreach (var goal in o.Goals) await UpsertGoal(conn, tx, id, goal);
@@ -139,7 +144,8 @@ public static class OfferApi
                 manual_approval = @ManualApproval, default_goal = @DefaultGoal, daily_click_cap = @DailyClickCap,
                 monthly_click_cap = @MonthlyClickCap, daily_conversion_cap = @DailyConversionCap,
                 monthly_conversion_cap = @MonthlyConversionCap, allowed_countries = @AllowedCountries,
-                pixel_auto_approve = @PixelAutoApprove, visibility = @Visibility, description = @Description, updated_at = now()
+                pixel_auto_approve = @PixelAutoApprove, visibility = @Visibility, description = @Description,
+                deep_link_domains = @DeepLinkDomains, deep_link_template = @DeepLinkTemplate, updated_at = now()
             WHERE id = @Id
             """, o with { Id = id });
         if (rows == 0) throw ApiException.NotFound("Offer");
@@ -201,6 +207,7 @@ public static class OfferApi
         offer.AdvertiserId = null;
         offer.LandingUrl = null;
         offer.FallbackUrl = null;
+        offer.DeepLinkTemplate = null;
         foreach (var goal in offer.Goals) { goal.Revenue = null; goal.RevenueType = null; goal.MaxAmount = null; goal.PixelAmount = null; }
     }
 
@@ -208,7 +215,8 @@ public static class OfferApi
         long Id, long AdvertiserId, string Name, string Status, string LandingUrl, string? FallbackUrl, string Currency,
         int AttributionWindowHours, int HoldPeriodHours, bool ManualApproval, string DefaultGoal,
         int? DailyClickCap, int? MonthlyClickCap, int? DailyConversionCap, int? MonthlyConversionCap,
-        string[] AllowedCountries, List<GoalView> Goals, bool PixelAutoApprove, string Visibility, string Description);
+        string[] AllowedCountries, List<GoalView> Goals, bool PixelAutoApprove, string Visibility, string Description,
+        string[] DeepLinkDomains, string? DeepLinkTemplate);
 
     private static NormalizedOffer Normalize(OfferInput b, OfferView? current)
     {
@@ -239,7 +247,10 @@ public static class OfferApi
             goals,
             b.PixelAutoApprove ?? current?.PixelAutoApprove ?? false,
             Validate.OneOf(b.Visibility ?? current?.Visibility ?? "private", "visibility", "public", "private"),
-            b.Description is not null ? Validate.Text(b.Description, "description", 4000) : current?.Description ?? "");
+            b.Description is not null ? Validate.Text(b.Description, "description", 4000) : current?.Description ?? "",
+            b.DeepLinkDomains is not null ? DeepLinkRules.ValidatedDomains(b.DeepLinkDomains) : current?.DeepLinkDomains ?? [],
+            // "" clears it, like fallback_url.
+            b.DeepLinkTemplate is not null ? DeepLinkRules.ValidatedTemplate(b.DeepLinkTemplate) : current?.DeepLinkTemplate);
     }
 
     private static GoalView NormalizeGoal(GoalInput? g, string field)

@@ -17,7 +17,8 @@ public static class ReportApi
         api.MapClickStats();
     }
 
-    private static readonly HashSet<string> Allowed = ["day", "hour", "offer", "publisher", "goal", "country", "sub1", "sub2", "sub3", "sub4", "sub5"];
+    private static readonly HashSet<string> Allowed = ["day", "hour", "offer", "publisher", "goal", "country", "sub1", "sub2", "sub3", "sub4", "sub5",
+        "smart_link", "smart_rule"];
 
     public static void MapReportApi(this RouteGroupBuilder api)
     {
@@ -42,8 +43,10 @@ public static class ReportApi
     public sealed record ReportQuery(List<string> Dimensions, string Zone, DateTime Since, DateTime Until)
     {
         public List<string> SubIds => Dimensions.Where(d => d.StartsWith("sub")).ToList();
-        // Country and sub-id rollups are kept per UTC day; finer time zones apply to the hourly rollup.
-        public bool Daily => SubIds.Count > 0 || Dimensions.Contains("country");
+        /// Smart-link reports count only clicks a smart link chose, and the conversions of those clicks.
+        public bool Smart => Dimensions.Any(d => d.StartsWith("smart_"));
+        // Country, sub-id and smart-link rollups are kept per UTC day; finer time zones apply to the hourly rollup.
+        public bool Daily => SubIds.Count > 0 || Dimensions.Contains("country") || Smart;
 
         public static ReportQuery Parse(string? groupBy, string? tz, DateTime? from, DateTime? to, DateTime nowUtc)
         {
@@ -53,8 +56,10 @@ public static class ReportApi
             if (dims.Contains("day") && dims.Contains("hour")) throw ApiException.Invalid("group_by", "takes day or hour, not both");
             var subs = dims.Any(d => d.StartsWith("sub"));
             if (subs && dims.Contains("country")) throw ApiException.Invalid("group_by", "takes country or sub-ids, not both");
-            if ((subs || dims.Contains("country")) && dims.Contains("hour"))
-                throw ApiException.Invalid("group_by", "groups country and sub-ids by day, not hour");
+            var smart = dims.Any(d => d.StartsWith("smart_"));
+            if (smart && (subs || dims.Contains("country"))) throw ApiException.Invalid("group_by", "takes smart-link dimensions or country and sub-ids, not both");
+            if ((subs || smart || dims.Contains("country")) && dims.Contains("hour"))
+                throw ApiException.Invalid("group_by", "groups country, sub-ids and smart links by day, not hour");
             var zone = tz ?? "UTC";
             if (!TimeZoneInfo.TryFindSystemTimeZoneById(zone, out _)) throw ApiException.Invalid("tz", "must be an IANA time zone such as Europe/Berlin");
             // Dates near DateTime's ends would overflow the default 30-day span below.
@@ -67,19 +72,21 @@ public static class ReportApi
         }
     }
 
-    private static string Name(string d) => d is "offer" or "publisher" ? d + "_id" : d;
+    private static string Name(string d) => d is "offer" or "publisher" or "smart_link" ? d + "_id" : d;
 
     /// Clicks from the rollup that holds the asked dimensions, conversions live from `conversions`, joined on
     /// the dimensions, both in the caller's scope.
     private static string Sql(ReportQuery q, Caller caller)
     {
         var daily = q.Daily;
-        var rollup = q.SubIds.Count > 0 ? "click_rollup_subs" : q.Dimensions.Contains("country") ? "click_rollup_country" : "click_rollup_hour";
+        var rollup = q.SubIds.Count > 0 ? "click_rollup_subs" : q.Dimensions.Contains("country") ? "click_rollup_country"
+            : q.Smart ? "click_rollup_smart" : "click_rollup_hour";
         string ClickDim(string d) => d switch
         {
             "day" => daily ? "r.day::timestamp" : "date_trunc('day', r.hour AT TIME ZONE @zone)",
             "hour" => "date_trunc('hour', r.hour AT TIME ZONE @zone)",
             "offer" => "r.offer_id", "publisher" => "r.publisher_id", "goal" => "NULL::text", "country" => "r.country",
+            "smart_link" => "r.smart_link_id",
             _ => $"r.{d}",
         };
         string ConvDim(string d) => d switch
@@ -87,6 +94,7 @@ public static class ReportApi
             "day" => daily ? "(c.created_at AT TIME ZONE 'UTC')::date::timestamp" : "date_trunc('day', c.created_at AT TIME ZONE @zone)",
             "hour" => "date_trunc('hour', c.created_at AT TIME ZONE @zone)",
             "offer" => "c.offer_id", "publisher" => "c.publisher_id", "goal" => "c.goal", "country" => "coalesce(c.country, '')",
+            "smart_link" => "k.smart_link_id", "smart_rule" => "k.smart_rule",
             _ => $"coalesce(c.{d}, '')",
         };
         var period = daily ? "r.day >= (@since AT TIME ZONE 'UTC')::date AND r.day < (@until AT TIME ZONE 'UTC')::date + 1"
@@ -105,7 +113,7 @@ public static class ReportApi
                        count(*) FILTER (WHERE c.status = 'rejected') AS rejected,
                        coalesce(sum(c.payout) FILTER (WHERE c.status <> 'rejected'), 0) AS payout,
                        coalesce(sum(c.revenue) FILTER (WHERE c.status <> 'rejected'), 0) AS revenue
-                FROM conversions c WHERE c.created_at >= @since AND c.created_at < @until AND {scopeC}
+                FROM conversions c {(q.Smart ? SmartClicks : "")} WHERE c.created_at >= @since AND c.created_at < @until AND {scopeC}
                 GROUP BY {names}
             )
             SELECT {names}, sum(clicks) AS clicks, sum(unique_clicks) AS unique_clicks, sum(pending) AS pending, sum(approved) AS approved,
@@ -120,6 +128,9 @@ public static class ReportApi
             LIMIT 10000
             """;
     }
+
+    // A conversion's smart link is its click's: one primary-key lookup per conversion in the period.
+    private const string SmartClicks = "JOIN clicks k ON k.click_id = c.click_id AND k.created_at = c.click_created_at AND k.smart_link_id IS NOT NULL";
 
     /// One report row as the API answers it: the dimensions, the counts, CR and EPC, and money (revenue and
     /// profit only for admins and advertisers).
