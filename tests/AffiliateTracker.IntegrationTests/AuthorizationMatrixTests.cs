@@ -20,7 +20,8 @@ public sealed class AuthorizationMatrix : IAsyncLifetime
 
     /// One network's records and the strings that would give its data away in someone else's answer.
     public sealed record Side(long AdvertiserId, long PublisherId, long OfferId, long LinkId, string Marker, string[] Secrets,
-        string ClickA, string ClickB, string ConversionA, string ConversionB, long PayoutLineId, long SmartLinkId)
+        string ClickA, string ClickB, string ConversionA, string ConversionB, long PayoutLineId, long SmartLinkId,
+        long CreativeId, long FeedId)
     {
         public IEnumerable<string> Strings => Secrets.Append(Marker).Append(ClickA).Append(ClickB).Append(ConversionA).Append(ConversionB);
     }
@@ -37,7 +38,7 @@ public sealed class AuthorizationMatrix : IAsyncLifetime
         public int[] ExpectedByRole => Expected.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).Concat([401, 401]).ToArray();
     }
 
-    public sealed record Request(string Path, string? Json = null, string? Csv = null);
+    public sealed record Request(string Path, string? Json = null, string? Csv = null, byte[]? Png = null);
 
     private static Request To(string path) => new(path);
     private static Request Json(string path, object body) => new(path, Json: System.Text.Json.JsonSerializer.Serialize(body));
@@ -89,6 +90,22 @@ public sealed class AuthorizationMatrix : IAsyncLifetime
         new("GET /api/v1/links", w => To($"/api/v1/links?offer_id={w.Owner.OfferId}"), "200 403 403 200 200"),
         new("GET /api/v1/links/{id:long}", w => To($"/api/v1/links/{w.Owner.LinkId}"), "200 404 404 200 404"),
         new("PATCH /api/v1/links/{id:long}", w => Json($"/api/v1/links/{w.Owner.LinkId}", new { status = "active" }), "200 404 404 200 404"),
+        new("GET /api/v1/offers/{offerId:long}/creatives", w => To($"/api/v1/offers/{w.Owner.OfferId}/creatives"), "200 200 404 200 404"),
+        new("POST /api/v1/offers/{offerId:long}/creatives", w => Json($"/api/v1/offers/{w.Owner.OfferId}/creatives",
+            new { kind = "html", name = "matrix", body = "<a href=\"{tracking_url}\">x</a>" }), "201 201 404 403 403"),
+        new("POST /api/v1/offers/{offerId:long}/creatives/images", w => new Request($"/api/v1/offers/{w.Owner.OfferId}/creatives/images?name=matrix",
+            Png: AffiliateTracker.Tests.TestPng.Of(4, 4)), "201 201 404 403 403"),
+        new("DELETE /api/v1/creatives/{id:long}", w => To($"/api/v1/creatives/{w.Owner.CreativeId}"), "404 204 404 403 403"),
+        new("GET /api/v1/offers/{offerId:long}/product-feeds", w => To($"/api/v1/offers/{w.Owner.OfferId}/product-feeds"), "200 200 404 200 404"),
+        new("POST /api/v1/offers/{offerId:long}/product-feeds", w => Json($"/api/v1/offers/{w.Owner.OfferId}/product-feeds", new { name = "matrix feed" }),
+            "201 201 404 403 403"),
+        new("GET /api/v1/product-feeds/{id:long}", w => To($"/api/v1/product-feeds/{w.Owner.FeedId}"), "200 200 404 200 404"),
+        new("PUT /api/v1/product-feeds/{id:long}/products", w => new Request($"/api/v1/product-feeds/{w.Owner.FeedId}/products",
+            Csv: "id,name,price,url\nm1,Matrix,1.00,https://shop.example/m1\n"), "200 200 404 403 403"),
+        new("POST /api/v1/product-feeds/{id:long}/fetch", w => To($"/api/v1/product-feeds/{w.Owner.FeedId}/fetch"), "409 409 404 403 403"),
+        new("GET /api/v1/product-feeds/{id:long}/download", w => To($"/api/v1/product-feeds/{w.Owner.FeedId}/download"), "200 200 404 200 404"),
+        new("DELETE /api/v1/product-feeds/{id:long}", w => To($"/api/v1/product-feeds/{w.Owner.FeedId}"), "404 204 404 403 403"),
+
         new("POST /api/v1/smart-links", w => Json("/api/v1/smart-links", new { publisher_id = w.Owner.PublisherId, name = "matrix smart",
             fallback_url = "https://matrix.example/", rules = new[] { new { offers = new[] { new { offer_id = w.Owner.OfferId } } } } }), "201 403 403 201 403"),
         new("GET /api/v1/smart-links", _ => To("/api/v1/smart-links"), "200 403 403 200 200"),
@@ -178,6 +195,7 @@ public sealed class AuthorizationMatrix : IAsyncLifetime
         var message = new HttpRequestMessage(new HttpMethod(method), request.Path);
         if (request.Json is not null) message.Content = new StringContent(request.Json, Encoding.UTF8, "application/json");
         if (request.Csv is not null) message.Content = new StringContent(request.Csv, Encoding.UTF8, "text/csv");
+        if (request.Png is not null) message.Content = new ByteArrayContent(request.Png) { Headers = { ContentType = new("image/png") } };
         var response = await App.WithKey(_keys[role]).SendAsync(message);
         return new Answer((int)response.StatusCode, await response.Content.ReadAsStringAsync(), response.Content.Headers.ContentType?.MediaType);
     }
@@ -255,7 +273,7 @@ public sealed class AuthorizationMatrix : IAsyncLifetime
         var advertiserId = (await TrackerApp.Created(admin.PostAsJsonAsync("/api/v1/advertisers", new { name = $"{marker} advertiser" })))["id"]!.GetValue<long>();
         var publisherId = (await TrackerApp.Created(admin.PostAsJsonAsync("/api/v1/publishers",
             new { name = $"{marker} publisher", min_payout = 1m, postback_url = PostbackUrl(marker) })))["id"]!.GetValue<long>();
-        var offerId = await App.CreateOfferAsync(advertiserId, extra: new { name = $"{marker} offer" });
+        var offerId = await App.CreateOfferAsync(advertiserId, extra: new { name = $"{marker} offer", deep_link_domains = new[] { "shop.example" } });
         await App.GrantAsync(offerId, publisherId);
         var link = await TrackerApp.Created(admin.PostAsJsonAsync("/api/v1/links", new { offer_id = offerId, publisher_id = publisherId }));
         var code = link["code"]!.GetValue<string>();
@@ -277,8 +295,11 @@ public sealed class AuthorizationMatrix : IAsyncLifetime
             publisher_id = publisherId, name = $"{marker} smart", fallback_url = $"https://{marker}.example/",
             rules = new[] { new { offers = new[] { new { offer_id = offerId } } } },
         }));
+        var creative = await TrackerApp.Created(admin.PostAsJsonAsync($"/api/v1/offers/{offerId}/creatives",
+            new { kind = "text", name = $"{marker} creative", body = $"{marker} {{tracking_url}}" }));
+        var feed = await TrackerApp.Created(admin.PostAsJsonAsync($"/api/v1/offers/{offerId}/product-feeds", new { name = $"{marker} feed" }));
         return new Side(advertiserId, publisherId, offerId, link["id"]!.GetValue<long>(), marker, [code, token, smart["code"]!.GetValue<string>()],
-            clickA, clickB, conversionA, conversionB, 0, smart["id"]!.GetValue<long>());
+            clickA, clickB, conversionA, conversionB, 0, smart["id"]!.GetValue<long>(), creative["id"]!.GetValue<long>(), feed["id"]!.GetValue<long>());
     }
 
     private async Task<string> ConvertAsync(string clickId, string txid, string token)

@@ -53,6 +53,8 @@ public class TrackerApp : WebApplicationFactory<Program>
         builder.UseSetting("Secrets:MasterKey", Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes("integration-tests-master-key-0123456789")));
         // Only the conversion test apps deliver publisher postbacks (to a receiver on loopback).
         builder.UseSetting("PublisherPostbacks:Enabled", "false");
+        // The product feed tests serve their feeds from loopback.
+        builder.UseSetting("ProductFeeds:AllowPrivateAddresses", "true");
         // Tests fire many requests from one (absent) address with a few keys; RateLimitTests sets low limits.
         builder.UseSetting("RateLimits:ManagementPerKeyPerMinute", "1000000");
         builder.UseSetting("RateLimits:ManagementPerIpPerMinute", "1000000");

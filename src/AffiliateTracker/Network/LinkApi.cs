@@ -92,6 +92,18 @@ public static class LinkApi
         return links.Select(l => WithUrl(l, publicUrl)).ToList();
     }
 
+    /// The code of a publisher's active link for an offer (the one named, or their first), which creatives and
+    /// product feeds are filled in with; null when they have none. A named link that is not theirs is a 400.
+    public static async Task<string?> ActiveCodeAsync(NpgsqlConnection conn, long offerId, long publisherId, long? linkId)
+    {
+        var code = await conn.ExecuteScalarAsync<string?>("""
+            SELECT code FROM tracking_links
+            WHERE offer_id = @offerId AND publisher_id = @publisherId AND status = 'active' AND (@linkId::bigint IS NULL OR id = @linkId)
+            ORDER BY id LIMIT 1
+            """, new { offerId, publisherId, linkId });
+        return linkId is not null && code is null ? throw ApiException.Invalid("link_id", "is not an active tracking link of yours for this offer") : code;
+    }
+
     /// Whose link a caller creates: an admin names the publisher, a publisher creates its own.
     internal static long PublisherFor(Caller caller, long? requested, string what) =>
         caller.IsAdmin ? Validate.Id(requested, "publisher_id")

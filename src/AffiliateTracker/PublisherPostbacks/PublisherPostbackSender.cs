@@ -140,41 +140,6 @@ public sealed class PublisherPostbackSender(
         catch (Exception e) when (e is InvalidOperationException or UriFormatException) { return new TestFire(url, null, e.Message, (int)sw.ElapsedMilliseconds); }
     }
 
-    /// Refuses connections to loopback, private, link-local and similar addresses unless allowed: a
-    /// publisher's postback URL must not become a way into the tracker's own network.
-    public static SocketsHttpHandler CreateHandler(PublisherPostbackOptions options) => new()
-    {
-        AllowAutoRedirect = false,
-        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-        ConnectCallback = async (context, ct) =>
-        {
-            var addresses = await Dns.GetHostAddressesAsync(context.DnsEndPoint.Host, ct);
-            var target = addresses.FirstOrDefault(a => options.AllowPrivateAddresses || !IsPrivate(a))
-                ?? throw new HttpRequestException($"{context.DnsEndPoint.Host} resolves only to private addresses; refused");
-            var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            try
-            {
-                await socket.ConnectAsync(target, context.DnsEndPoint.Port, ct);
-                return new NetworkStream(socket, ownsSocket: true);
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-        },
-    };
-
-    internal static bool IsPrivate(IPAddress ip)
-    {
-        if (ip.IsIPv4MappedToIPv6) ip = ip.MapToIPv4();
-        if (IPAddress.IsLoopback(ip) || ip.IsIPv6LinkLocal || ip.IsIPv6SiteLocal || ip.IsIPv6UniqueLocal) return true;
-        if (ip.AddressFamily != AddressFamily.InterNetwork) return ip.Equals(IPAddress.IPv6Any);
-        var b = ip.GetAddressBytes();
-        return b[0] is 10 or 127 or 0 || (b[0] == 172 && b[1] is >= 16 and <= 31) || (b[0] == 192 && b[1] == 168)
-            || (b[0] == 169 && b[1] == 254) || (b[0] == 100 && b[1] is >= 64 and <= 127);
-    }
-
     private sealed class Due
     {
         public long Id { get; init; }

@@ -1,3 +1,4 @@
+using AffiliateTracker.Http;
 using AffiliateTracker.Storage;
 using Microsoft.Extensions.Options;
 
@@ -14,7 +15,7 @@ public static class PublisherPostbackServices
                 client.Timeout = sp.GetRequiredService<IOptions<PublisherPostbackOptions>>().Value.Timeout;
                 client.DefaultRequestHeaders.UserAgent.ParseAdd("AffiliateTracker-Postback/1.0");
             })
-            .ConfigurePrimaryHttpMessageHandler(sp => PublisherPostbackSender.CreateHandler(sp.GetRequiredService<IOptions<PublisherPostbackOptions>>().Value));
+            .ConfigurePrimaryHttpMessageHandler(sp => OutboundHttp.CreateHandler(sp.GetRequiredService<IOptions<PublisherPostbackOptions>>().Value.AllowPrivateAddresses));
         services.AddWorker<PublisherPostbackSender>();
         return services;
     }

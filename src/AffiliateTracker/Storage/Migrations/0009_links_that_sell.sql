@@ -80,6 +80,8 @@ CREATE TABLE product_feeds (
     format          text,
     problems        jsonb       NOT NULL DEFAULT '[]',
     last_error      text,
+    -- The last time the fetcher tried source_url (successful or not): a failing URL is retried hourly, not every minute.
+    fetch_attempted_at timestamptz,
     created_at      timestamptz NOT NULL DEFAULT now(),
     CHECK ((source_url IS NULL) = (fetch_every_hours IS NULL))
 );

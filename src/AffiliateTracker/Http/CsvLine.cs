@@ -1,11 +1,11 @@
-namespace AffiliateTracker.Reconciliation;
+namespace AffiliateTracker.Http;
 
 /// Splits one CSV line (RFC 4180 quoting: "a, b" and "" for a quote). Written by hand to report errors by
 /// line number while streaming; with the full NuGet feed CsvHelper would do. A quoted field may not span
 /// lines (advertiser reports have none); such a line is reported malformed.
 public static class CsvLine
 {
-    public static bool TrySplit(string line, List<string> fields, out string? error)
+    public static bool TrySplit(string line, List<string> fields, out string? error, char separator = ',')
     {
         fields.Clear();
         error = null;
@@ -28,11 +28,11 @@ public static class CsvLine
                     sb.Append(line[i++]);
                 }
                 fields.Add(sb.ToString());
-                if (i < line.Length && line[i] != ',') { error = "text after a quoted field"; return false; }
+                if (i < line.Length && line[i] != separator) { error = "text after a quoted field"; return false; }
             }
             else
             {
-                var comma = line.IndexOf(',', i);
+                var comma = line.IndexOf(separator, i);
                 var end = comma < 0 ? line.Length : comma;
                 fields.Add(line[i..end].Trim());
                 i = end;
