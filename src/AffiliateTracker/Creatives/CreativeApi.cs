@@ -176,6 +176,11 @@ public static class CreativeApi
         }
         catch (BadHttpRequestException e) when (e.StatusCode == 413) { throw TooLarge(); }
         catch (InvalidDataException) { throw TooLarge(); }
+        // A form cut short or with broken framing (or a client that hung up part way).
+        catch (Exception e) when (e is IOException or BadHttpRequestException)
+        {
+            throw new ApiException(400, "unreadable_upload", "The upload could not be read to its end: send the image as the body, or as a multipart form with a file part.");
+        }
     }
 
     private static async Task<byte[]> ReadAllAsync(Stream stream)

@@ -64,7 +64,10 @@ public static class ProductFeedApi
             await RequireWriteAsync(db, caller, id);
             if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
                 limit.MaxRequestBodySize = options.Value.MaxUploadBytes;
-            return await ImportAsync(db, id, await UploadStreamAsync(request));
+            Stream body;
+            try { body = await UploadStreamAsync(request); }
+            catch (IOException) { throw new ApiException(400, "unreadable_upload", "The form could not be read: send the feed as the body, or as a multipart form with a file part."); }
+            return await ImportAsync(db, id, body);
         }).WithSummary("Replace the feed's products with the body (YML, Google Merchant XML or CSV; or a multipart form with a file part), streamed")
           .DisableAntiforgery();
         g.MapPost("/{id:long}/fetch", async (long id, Caller caller, NpgsqlDataSource db, FeedFetcher fetcher) =>
@@ -149,6 +152,15 @@ public static class ProductFeedApi
             var message = $"Line {e.Line}: {e.Message} Nothing was imported; the previous products stay.";
             await FeedImport.RecordFailureAsync(db, id, message);
             throw new ApiException(422, "feed_unreadable", message);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == 413)
+        {
+            throw new ApiException(413, "too_large", "The feed is larger than the limit (ProductFeeds:MaxUploadBytes); nothing was imported.");
+        }
+        // An upload cut short, or a form with broken framing: nothing is imported.
+        catch (Exception e) when (e is IOException or BadHttpRequestException && !ct.IsCancellationRequested)
+        {
+            throw new ApiException(400, "unreadable_upload", "The upload could not be read to its end; nothing was imported and the previous products stay.");
         }
     }
 

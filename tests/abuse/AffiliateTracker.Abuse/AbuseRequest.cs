@@ -23,6 +23,8 @@ public sealed class AbuseRequest
     public bool WellFormed { get; init; } = true;
     /// /c/{code} for one of the run's own links: the redirect may only go to this offer's landing or fallback host.
     public TrackedOffer? ExpectedOffer { get; init; }
+    /// /s/{code} for one of the run's smart links: a click may only be on its offers, anything else goes to its fallback.
+    public TrackedSmartLink? ExpectedSmartLink { get; init; }
     /// A well-formed GET /pixel: the contract says it always answers 200 with a GIF.
     public bool PixelContract { get; init; }
 
@@ -39,6 +41,31 @@ public sealed class TrackedOffer
     public string? FallbackOrigin { get; init; }
     public List<string> LinkCodes { get; } = [];
     public long PublisherId { get; init; }
+    /// Hosts a deep link may go to ('shop.x.example', '*.brand.x.example'), over http or https.
+    public string[] DeepLinkDomains { get; init; } = [];
+
+    /// Whether a click recorded on this offer may redirect here: its landing origin, or a deep link's host.
+    public bool Allows(string location) => AbuseRunner.OnOrigin(location, LandingOrigin) || OnDeepLinkDomain(location);
+
+    private bool OnDeepLinkDomain(string location)
+    {
+        var start = location.StartsWith("https://", StringComparison.OrdinalIgnoreCase) ? 8
+            : location.StartsWith("http://", StringComparison.OrdinalIgnoreCase) ? 7 : -1;
+        if (start < 0 || DeepLinkDomains.Length == 0) return false;
+        var end = location.IndexOfAny(['/', '?', '#'], start);
+        var authority = end < 0 ? location[start..] : location[start..end];
+        if (authority.Contains('@') || authority.Contains('\\') || authority.Contains('%')) return false;
+        var host = (authority.LastIndexOf(':') is var colon and >= 0 ? authority[..colon] : authority).ToLowerInvariant();
+        return DeepLinkDomains.Any(d => d.StartsWith("*.") ? host == d[2..] || host.EndsWith(d[1..]) : host == d);
+    }
+}
+
+/// A smart link this run made: the offers its rules may choose, and where it sends everyone else.
+public sealed class TrackedSmartLink
+{
+    public required string Code { get; init; }
+    public required string FallbackOrigin { get; init; }
+    public required List<TrackedOffer> Offers { get; init; }
 }
 
 /// Everything the generator needs to know about the network it attacks; made by AbuseSetup.
@@ -72,6 +99,11 @@ public sealed class AbuseTarget
     public List<TrackedOffer> PostbackOffers { get; } = [];
     public TrackedOffer? PixelOffer { get; set; }
     public List<TrackedOffer> ProbeOffers { get; } = [];
+    /// The offer that takes deep links, and the run's smart links (one active, one disabled).
+    public TrackedOffer? DeepLinkOffer { get; set; }
+    public List<TrackedSmartLink> SmartLinks { get; } = [];
+    public long SacrificialSmartLinkId { get; set; }
+    public long SacrificialFeedId { get; set; }
     public string[] PostbackClicks { get; set; } = [];
     public string[] PixelClicks { get; set; } = [];
     /// Made-up currency codes only this suite uses, so rate changes touch nobody else.

@@ -115,7 +115,7 @@ public sealed partial class AbuseRunner(EndPoint endPoint, AbuseTarget target, A
             tally.Violation("markup reflected unescaped", req.ToString());
 
         var path = PathOf(req);
-        if (req.Family == Family.Click || path.StartsWith("/c/") || path == "/click") InspectClick(req, res);
+        if (req.Family == Family.Click || path.StartsWith("/c/") || path.StartsWith("/s/") || path == "/click") InspectClick(req, res);
         else if (res.Status is >= 300 and < 400 && res.Header("Location") is { } elsewhere)
             tally.Violation("unexpected redirect", $"{req} -> {res.Status} Location: {elsewhere}");
 
@@ -142,6 +142,8 @@ public sealed partial class AbuseRunner(EndPoint endPoint, AbuseTarget target, A
             if (recordedOn is null) tally.Violation("click recorded on an offer this run does not own", $"{req} -> {cookie}");
             else if (req.ExpectedOffer is { } expected && expected.Id != offerId)
                 tally.Violation("click recorded on another offer than the link's", $"{req} -> {cookie}");
+            else if (req.ExpectedSmartLink is { } smart && !smart.Offers.Contains(recordedOn))
+                tally.Violation("smart link chose an offer its rules do not name (or one that cannot take the click)", $"{req} -> {cookie}");
         }
         if (res.Status is < 300 or >= 400) return;
         var location = res.Header("Location");
@@ -149,13 +151,16 @@ public sealed partial class AbuseRunner(EndPoint endPoint, AbuseTarget target, A
         if (location.Any(c => c is <= ' ' or > '~'))
             tally.Violation("non-canonical Location (space, control or non-ASCII)", $"{req} -> {location}");
         // HEAD shows where a visit would go without recording one: the offer's landing page is allowed without a cookie.
-        var allowed = recordedOn is not null ? [recordedOn.LandingOrigin]
-            : req.Head ? (req.ExpectedOffer is { } h ? [h] : target.Offers).SelectMany(o => new[] { o.LandingOrigin, o.FallbackOrigin }).OfType<string>().ToArray()
-            : req.ExpectedOffer is { } e ? new[] { e.FallbackOrigin }.OfType<string>().ToArray()
-            : target.Offers.Select(o => o.FallbackOrigin).OfType<string>().ToArray();
+        var smartLink = req.ExpectedSmartLink;
+        var candidates = req.ExpectedOffer is { } h ? [h] : smartLink is not null ? smartLink.Offers : target.Offers;
+        var fallbacks = smartLink is not null ? [smartLink.FallbackOrigin]
+            : (req.ExpectedOffer is { } e ? [e] : target.Offers).Select(o => o.FallbackOrigin).OfType<string>().ToArray();
+        var ok = recordedOn is not null ? recordedOn.Allows(location)
+            : fallbacks.Any(origin => OnOrigin(location, origin)) || (req.Head && candidates.Any(o => o.Allows(location) || o.FallbackOrigin is { } f && OnOrigin(location, f)));
+        var allowed = recordedOn is not null ? [recordedOn.LandingOrigin, .. recordedOn.DeepLinkDomains] : fallbacks;
         // A path on this same server is not a redirect away from it: "/c/.." is "/", which sends a visitor to the console's sign-in.
         var onThisServer = location.StartsWith('/') && (location.Length == 1 || location[1] is not '/' and not '\\');
-        if (!onThisServer && !allowed.Any(origin => OnOrigin(location, origin)))
+        if (!onThisServer && !ok)
             tally.Violation("open redirect", $"{req} -> {res.Status} Location: {location} (allowed: {string.Join(", ", allowed)})");
     }
 

@@ -72,11 +72,27 @@ public sealed class AbuseSetup(Uri baseUri, string adminKey, AbuseTally tally, T
         var paused = await OfferAsync(t, "paused", $"https://paused.{tag}.example/land?cid={{click_id}}", $"https://fallback-paused.{tag}.example/x/{{sub1}}?s={{sub2}}", new { status = "paused" });
         var geo = await OfferAsync(t, "geo", $"https://geo.{tag}.example/land?cid={{click_id}}&s1={{sub1}}", $"https://fallback-geo.{tag}.example/geo", new { allowed_countries = new[] { "US", "DE" } });
         var pixel = await OfferAsync(t, "pixel", $"https://pixel.{tag}.example/land?cid={{click_id}}", null, null);
+        // Deep links may go to the shop and the brand's subdomains only.
+        string[] deepDomains = [$"shop.{tag}.example", $"*.brand.{tag}.example"];
+        var deep = await OfferAsync(t, "deep links", $"https://deep.{tag}.example/land?cid={{click_id}}", null,
+            new { deep_link_domains = deepDomains, deep_link_template = "clickid={click_id}&s1={sub1}" }, deepDomains);
+        t.DeepLinkOffer = deep;
         t.PostbackOffers.AddRange([main, path, geo]);
         t.PixelOffer = pixel;
 
         // Links that must go to the fallback: a suspended publisher, a revoked grant, a disabled link.
-        foreach (var o in new[] { main, path, paused, geo, pixel }) o.LinkCodes.Add(await LinkAsync(o.Id, t.PublisherId));
+        foreach (var o in new[] { main, path, paused, geo, pixel, deep }) o.LinkCodes.Add(await LinkAsync(o.Id, t.PublisherId));
+
+        // Smart links: one choosing by OS, country and weight (the paused offer must never be chosen), one disabled.
+        t.SmartLinks.Add((await SmartLinkAsync(t, "smart", [main, geo, path, deep], new object[]
+        {
+            new { os = new[] { "ios" }, offers = new[] { new { offer_id = main.Id } } },
+            new { countries = new[] { "DE" }, offers = new[] { new { offer_id = geo.Id } } },
+            new { offers = new[] { new { offer_id = paused.Id, weight = 1000 }, new { offer_id = deep.Id, weight = 1 }, new { offer_id = path.Id, weight = 2 } } },
+        })).Link);
+        var off = await SmartLinkAsync(t, "smart-off", [], new object[] { new { offers = new[] { new { offer_id = main.Id } } } });
+        await PatchAsync($"/api/v1/smart-links/{off.Id}", new { status = "disabled" });
+        t.SmartLinks.Add(off.Link);
         await GrantAsync(main.Id, suspended);
         main.LinkCodes.Add(await LinkAsync(main.Id, suspended));
         await PatchAsync($"/api/v1/publishers/{suspended}", new { status = "suspended" });
@@ -98,6 +114,10 @@ public sealed class AbuseSetup(Uri baseUri, string adminKey, AbuseTally tally, T
         t.SacrificialLinkId = (await PostAsync("/api/v1/links", new { offer_id = t.SacrificialOfferId, publisher_id = t.SacrificialPublisherId }))["id"]!.GetValue<long>();
         t.SacrificialAdvertiserKey = await KeyAsync("advertiser", t.SacrificialAdvertiserId, null);
         t.SacrificialPublisherKey = await KeyAsync("publisher", null, t.SacrificialPublisherId);
+        await PatchAsync($"/api/v1/offers/{t.SacrificialOfferId}", new { deep_link_domains = new[] { $"shop.{tag}.example" } });
+        t.SacrificialSmartLinkId = (await SmartLinkAsync(t, "sacrificial smart", [], new object[] { new { offers = new[] { new { offer_id = t.SacrificialOfferId } } } },
+            t.SacrificialPublisherId)).Id;
+        t.SacrificialFeedId = (await PostAsync($"/api/v1/offers/{t.SacrificialOfferId}/product-feeds", new { name = $"{tag} sacrificial feed" }))["id"]!.GetValue<long>();
         t.SacrificialKeyId = (await PostAsync("/api/v1/api-keys", new { role = "publisher", publisher_id = t.SacrificialPublisherId, name = $"{tag} doomed key" }))["id"]!.GetValue<long>();
 
         await ProbeLandingUrlsAsync(t);
@@ -168,7 +188,19 @@ public sealed class AbuseSetup(Uri baseUri, string adminKey, AbuseTally tally, T
         }
     }
 
-    private async Task<TrackedOffer> OfferAsync(AbuseTarget t, string label, string landing, string? fallback, object? extra)
+    private async Task<(long Id, TrackedSmartLink Link)> SmartLinkAsync(AbuseTarget t, string label, List<TrackedOffer> offers, object[] rules,
+        long? publisherId = null)
+    {
+        var fallback = $"https://{label.Replace(' ', '-')}-fallback.{t.Tag}.example/x?s={{sub1}}";
+        var created = await PostAsync("/api/v1/smart-links", new { publisher_id = publisherId ?? t.PublisherId, name = $"{t.Tag} {label}", rules, fallback_url = fallback });
+        return (created["id"]!.GetValue<long>(), new TrackedSmartLink
+        {
+            Code = created["code"]!.GetValue<string>(), Offers = offers,
+            FallbackOrigin = new Uri(fallback.Replace("{", "").Replace("}", "")).GetLeftPart(UriPartial.Authority),
+        });
+    }
+
+    private async Task<TrackedOffer> OfferAsync(AbuseTarget t, string label, string landing, string? fallback, object? extra, string[]? deepLinkDomains = null)
     {
         var id = (await PostAsync("/api/v1/offers", OfferBody(t.AdvertiserId, $"{t.Tag} {label}", landing, fallback, extra)))["id"]!.GetValue<long>();
         await GrantAsync(id, t.PublisherId);
@@ -177,6 +209,7 @@ public sealed class AbuseSetup(Uri baseUri, string adminKey, AbuseTally tally, T
             Id = id, Label = label, PublisherId = t.PublisherId,
             LandingOrigin = new Uri(landing.Replace("{", "").Replace("}", "")).GetLeftPart(UriPartial.Authority),
             FallbackOrigin = fallback is null ? null : new Uri(fallback.Replace("{", "").Replace("}", "")).GetLeftPart(UriPartial.Authority),
+            DeepLinkDomains = deepLinkDomains ?? [],
         };
         t.Offers.Add(offer);
         return offer;

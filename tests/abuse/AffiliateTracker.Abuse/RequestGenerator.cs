@@ -16,8 +16,8 @@ public sealed partial class RequestGenerator(AbuseTarget t)
     {
         var f = new Fuzz(t.Seed, index);
         return f.Weighted<Func<Fuzz, int, AbuseRequest>>(
-            (24, ClickByCode), (6, ClickByIds), (3, ProbeClick), (24, Postback), (5, Pixel), (3, Misc),
-            (27, Management), (3, Reconciliation), (5, Malformed))(f, index);
+            (24, ClickByCode), (6, ClickByIds), (3, ProbeClick), (4, DeepLinkClick), (3, SmartLinkClick), (24, Postback), (5, Pixel), (3, Misc),
+            (27, Management), (3, Reconciliation), (2, Upload), (5, Malformed))(f, index);
     }
 
     // ---- clicks ----
