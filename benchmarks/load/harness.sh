@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The load harness: the tracker against the fastest redirect this machine can serve, in one run.
 #
-#   benchmarks/load/harness.sh [clicks|postbacks|mixed|all]      (default: all)
+#   benchmarks/load/harness.sh [clicks|smart|postbacks|mixed|all]      (default: all)
 #
 # Starts Redis and PostgreSQL (deploy/services.sh; Redis with AOF, fsync every second), builds and starts
 # the tracker in Release on 127.0.0.1:5090 against its own database (affiliatetracker_load, made anew)
@@ -11,6 +11,9 @@
 # tracker's CPU and memory, and then checks the count: every click the tracker answered with a 302
 # (its own counter, /metrics) is exactly one row in PostgreSQL once the flusher drains; every postback
 # answered "created" is exactly one conversion row. Everything it starts it stops, by process id.
+#
+# `smart` runs the clicks workload on a plain link and then on a smart link (three rules; the third, weighted
+# between the two demo offers, takes wrk's traffic), each against nginx in the same run.
 #
 # Settings: DURATION (s, 10), CONNS (64), THREADS (2), ROUNDS (alternations, 2), SERVER_ENV (extra
 # environment for the tracker, e.g. "DOTNET_gcServer=0"), TRACKER_DLL (another build to measure, e.g. the
@@ -217,6 +220,26 @@ clicks_mode() {
   fi
 }
 
+# The same clicks on a smart link: the rules are evaluated from the in-memory snapshot on every click.
+smart_mode() {
+  echo; echo "=== smart link clicks: GET /s/{code}, $THREADS threads, $CONNS connections, ${DURATION}s per run"
+  local publisher second smart code id before after rows
+  publisher=$(api -X POST "$BASE/api/v1/publishers" -d "{\"name\":\"harness smart $(date +%s%N)\"}" | json "['id']")
+  second=$(api "$BASE/api/v1/offers" | json "[1]['id']")
+  for o in "$offer" "$second"; do api -X PUT "$BASE/api/v1/offers/$o/publishers/$publisher" -d '{}' >/dev/null; done
+  smart=$(api -X POST "$BASE/api/v1/smart-links" -d "{\"publisher_id\":$publisher,\"name\":\"harness\",\"fallback_url\":\"https://fallback.example/\",
+    \"rules\":[{\"os\":[\"ios\"],\"offers\":[{\"offer_id\":$second}]},{\"countries\":[\"DE\",\"AT\"],\"offers\":[{\"offer_id\":$second}]},
+             {\"offers\":[{\"offer_id\":$offer,\"weight\":3},{\"offer_id\":$second,\"weight\":1}]}]}")
+  code=$(echo "$smart" | json "['code']"); id=$(echo "$smart" | json "['id']")
+  before=$(metric 'at_clicks_total{outcome="redirect"}'); before=${before:-0}
+  PATH_PREFIX="/s/$code" compare smart-link "$HERE/clicks.lua"
+  after=$(metric 'at_clicks_total{outcome="redirect"}')
+  drain_start
+  rows=$(wait_rows "select count(*) from clicks where smart_link_id = $id" $((after - before)))
+  drain_stop
+  echo "smart-link clicks answered 302: $((after - before))   click rows in PostgreSQL: $rows   lost: $(( after - before - rows ))   by rule and offer: $(q "select string_agg(smart_rule || '/' || offer_id || '=' || n, ' ') from (select smart_rule, offer_id, count(*) n from clicks where smart_link_id = $id group by 1, 2 order by 1, 2) x")"
+}
+
 postbacks_mode() {
   echo; echo "=== postbacks: GET /postback with unique txids (every 10th a retry of an earlier one), $CONNS connections, ${DURATION}s per run"
   local clicks run created0 dup0 created1 dup1 rows total=0
@@ -283,9 +306,10 @@ PATH_PREFIX=/c/demo-sneakers-alice wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP:-15}s
 CLICKS="$(make_clicks 20)" TOKEN=demo-postback-token RUN="warm$(date +%s%N)" wrk -t"$THREADS" -c"$CONNS" -d5s -s "$HERE/postbacks.lua" "$BASE" >/dev/null 2>&1
 case "$MODE" in
   clicks) clicks_mode ;;
+  smart) clicks_mode; smart_mode ;;
   postbacks) postbacks_mode; sync_reference ;;
   mixed) mixed_mode ;;
   all) clicks_mode; postbacks_mode; sync_reference; mixed_mode ;;
-  *) echo "usage: $0 [clicks|postbacks|mixed|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [clicks|smart|postbacks|mixed|all]" >&2; exit 2 ;;
 esac
 echo; echo "tracker metrics at the end:"; curl -s "$BASE/metrics" | grep -E '^at_(clicks|postbacks|flush_entries|flush_failures|store_errors)' | sed 's/^/  /'

@@ -31,6 +31,9 @@ public sealed class ConsoleAuthorizationMatrixTests(ConsoleServer console, ITest
     private const string PublisherOnly = "denied denied denied ok     ok     signin signin";
 
     private static Row Get(string route, string expected, string? path = null) => new(route, "", path ?? route, null, expected);
+    /// A GET handler (a download): ?handler=Name and its query.
+    private static Row GetHandler(string route, string handler, string expected, string query) =>
+        new(route, handler, $"{route}?handler={handler}&{query}", null, expected);
     private static Row Post(string route, string handler, string expected, string? path = null, params string[] form) =>
         new(route, handler, (path ?? route) + (handler.Length > 0 && handler != "-" ? $"?handler={handler}" : ""),
             form.Select(f => f.Split('=', 2)).ToDictionary(p => p[0], p => p[1]), expected);
@@ -70,6 +73,11 @@ public sealed class ConsoleAuthorizationMatrixTests(ConsoleServer console, ITest
         Get("/publisher/postback", PublisherOnly),
         Post("/publisher/postback", "Save", PublisherOnly, null, "Url=not a url"),
         Post("/publisher/postback", "Test", PublisherOnly),
+        Get("/publisher/smart-links/{id:long?}", PublisherOnly, "/publisher/smart-links"),
+        Get("/publisher/smart-links/{id:long?}", "denied denied denied 404 404 signin signin", "/publisher/smart-links/999999"),
+        Post("/publisher/smart-links/{id:long?}", "-", PublisherOnly, "/publisher/smart-links", "Name=", "FallbackUrl=javascript:x"),
+        Get("/publisher/materials", PublisherOnly),
+        GetHandler("/publisher/materials", "Download", "denied denied denied 404 404 signin signin", "feed=0"),
 
         Get("/advertiser", AdvertiserOnly),
         Get("/advertiser/conversions", AdvertiserOnly),
@@ -82,6 +90,8 @@ public sealed class ConsoleAuthorizationMatrixTests(ConsoleServer console, ITest
         Post("/advertiser/reconciliations/{id:long?}", "Upload", AdvertiserOnly, "/advertiser/reconciliations"),
         Post("/advertiser/reconciliations/{id:long?}", "Submit", "denied ok 404 denied denied signin signin", $"/advertiser/reconciliations/{reconciliationId}"),
         Post("/advertiser/reconciliations/{id:long?}", "Apply", "denied 403 403 denied denied signin signin", $"/advertiser/reconciliations/{reconciliationId}"),
+        .. MaterialsRows("/advertiser/materials", AdvertiserOnly, "denied ok 404 denied denied signin signin", "denied 404 404 denied denied signin signin"),
+        .. MaterialsRows("/admin/materials", AdminOnly, AdminOnly, "404 denied denied denied denied signin signin"),
 
         Get("/admin", AdminOnly),
         Post("/admin", "Ledger", AdminOnly),
@@ -128,6 +138,21 @@ public sealed class ConsoleAuthorizationMatrixTests(ConsoleServer console, ITest
         Post("/account/sign-out", "-", "signin signin signin signin signin signin signin"),
     ];
 
+    /// An offer's promotional material (Shared/MaterialsPage): `ownOffer` for forms that need an offer of the
+    /// caller's (another advertiser has none: 404), `none` for actions on a creative or feed that does not exist.
+    private static Row[] MaterialsRows(string route, string page, string ownOffer, string none) =>
+    [
+        Get(route, page),
+        Post(route, "Image", ownOffer, null, "name=matrix"),
+        Post(route, "Snippet", ownOffer, null, "kind=text", "name=", "body="),
+        Post(route, "Archive", none, null, "creativeId=0"),
+        Post(route, "Feed", ownOffer, null, "name="),
+        Post(route, "Upload", page, null, "feedId=0"),
+        Post(route, "Fetch", none, null, "feedId=0"),
+        Post(route, "ArchiveFeed", none, null, "feedId=0"),
+        GetHandler(route, "Download", none, "feed=0"),
+    ];
+
     [Fact]
     public void Every_console_page_and_form_handler_has_a_row()
     {
@@ -137,7 +162,8 @@ public sealed class ConsoleAuthorizationMatrixTests(ConsoleServer console, ITest
         {
             if (!covered.Contains((route, "", false))) missing.Add($"GET {route}");
             foreach (var h in handlers)
-                if (!covered.Contains((route, h, true))) missing.Add($"POST {route} handler '{h}'");
+                if (h.StartsWith("GET ") ? !covered.Contains((route, h[4..], false)) : !covered.Contains((route, h, true)))
+                    missing.Add(h.StartsWith("GET ") ? $"GET {route} handler '{h[4..]}'" : $"POST {route} handler '{h}'");
         }
         Assert.Empty(missing);
     }
@@ -266,7 +292,8 @@ public sealed class ConsoleAuthorizationMatrixTests(ConsoleServer console, ITest
             var code = File.Exists(view + ".cs") ? File.ReadAllText(view + ".cs") : "";
             var baseClass = Regex.Match(code, @":\s*Shared\.(\w+)\(");
             if (baseClass.Success) code += File.ReadAllText(Path.Combine(root, "Shared", baseClass.Groups[1].Value + ".cs"));
-            var handlers = Regex.Matches(code, @"OnPost(\w*?)Async\(").Select(m => m.Groups[1].Value).Distinct().ToList();
+            var handlers = Regex.Matches(code, @"OnPost(\w*?)Async\(").Select(m => m.Groups[1].Value)
+                .Concat(Regex.Matches(code, @"OnGet(\w+?)Async\(").Select(m => "GET " + m.Groups[1].Value)).Distinct().ToList();
             pages.Add((route.Groups[1].Value, handlers));
         }
         return pages;

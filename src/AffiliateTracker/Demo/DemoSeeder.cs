@@ -68,6 +68,7 @@ public sealed class DemoSeeder(NpgsqlDataSource db, NetworkCache network, Public
             if (await conn.ExecuteScalarAsync<int>("SELECT count(*) FROM users WHERE email = @email", new { email }, tx) == 0)
                 await ConsoleUsers.CreateAsync(conn, tx, email, DemoOptions.Password, role, adv, pub);
         await tx.CommitAsync();
+        await DemoMaterials.SeedAsync(db, baseUrl, sneakers, newsletter, bob);
         await network.ReloadAsync();
         await history.SeedAsync();
         log.LogWarning("Demo mode: seeded the demo network with publicly known API keys; do not use demo mode in production");
@@ -109,6 +110,8 @@ public sealed class DemoSeeder(NpgsqlDataSource db, NetworkCache network, Public
         };
         foreach (var (code, offer, publisher) in Links) lines.Add($"  {publisher,-14} {offer,-42} {baseUrl}/c/{code}?sub1=demo");
         lines.Add($"  By ids:        {baseUrl}/click?offer_id={sneakers}&aff_id=<publisher id>&sub1=x");
+        lines.Add($"  Deep link:     {baseUrl}/c/demo-sneakers-alice?url={Uri.EscapeDataString(baseUrl + "/demo/shop?product=sneakers&model=run-43")}");
+        lines.Add($"  Smart link:    {baseUrl}/s/demo-smart-bob  (iPhones go to the newsletter, everyone else 3:1 sneakers:newsletter)");
         lines.Add("");
         lines.Add("Advertiser postback (use the click_id the demo shop shows; the sneakers offer pays 10% of amount):");
         lines.Add($"  curl '{baseUrl}/postback?click_id=<click_id>&txid=order-1&amount=120.00&token={DemoOptions.PostbackToken}'");

@@ -83,9 +83,7 @@ public static class ProductFeedApi
           .Produces(200, contentType: "text/csv").Produces(200, contentType: "application/xml");
         g.MapDelete("/{id:long}", async (long id, Caller caller, NpgsqlDataSource db) =>
         {
-            await RequireWriteAsync(db, caller, id);
-            await using var conn = await db.OpenConnectionAsync();
-            await conn.ExecuteAsync("UPDATE product_feeds SET status = 'archived' WHERE id = @id", new { id });
+            await ArchiveAsync(db, caller, id);
             return Results.NoContent();
         }).WithSummary("Archive a feed: publishers no longer see it and it is no longer fetched");
     }
@@ -138,6 +136,13 @@ public static class ProductFeedApi
         if (caller.IsPublisher) throw ApiException.Forbidden("Product feeds are changed by the network and the offer's advertiser.");
         await using var conn = await db.OpenConnectionAsync();
         await FindAsync(conn, caller, id);
+    }
+
+    public static async Task ArchiveAsync(NpgsqlDataSource db, Caller caller, long id)
+    {
+        await RequireWriteAsync(db, caller, id);
+        await using var conn = await db.OpenConnectionAsync();
+        await conn.ExecuteAsync("UPDATE product_feeds SET status = 'archived' WHERE id = @id", new { id });
     }
 
     /// Runs an import and answers its report; a feed that cannot be read is refused with the line and reason.

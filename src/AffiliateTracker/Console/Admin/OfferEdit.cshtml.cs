@@ -30,6 +30,8 @@ public sealed class OfferEditModel(NpgsqlDataSource db, NetworkCache network) : 
         public int? DailyConversionCap { get; set; }
         public int? MonthlyConversionCap { get; set; }
         public string? AllowedCountries { get; set; }
+        public string? DeepLinkDomains { get; set; }
+        public string? DeepLinkTemplate { get; set; }
         // The first goal, when the offer is created.
         public string? GoalCode { get; set; } = "sale";
         public string? GoalName { get; set; }
@@ -49,15 +51,7 @@ public sealed class OfferEditModel(NpgsqlDataSource db, NetworkCache network) : 
     public async Task<IActionResult> OnGetAsync(string id)
     {
         await LoadAsync(id);
-        if (Offer is { } o)
-            Form = new OfferForm
-            {
-                AdvertiserId = o.AdvertiserId, Name = o.Name, Description = o.Description, Status = o.Status, Visibility = o.Visibility,
-                LandingUrl = o.LandingUrl, FallbackUrl = o.FallbackUrl, Currency = o.Currency, AttributionWindowHours = o.AttributionWindowHours,
-                HoldPeriodHours = o.HoldPeriodHours, ManualApproval = o.ManualApproval, PixelAutoApprove = o.PixelAutoApprove, DefaultGoal = o.DefaultGoal,
-                DailyClickCap = o.DailyClickCap, MonthlyClickCap = o.MonthlyClickCap, DailyConversionCap = o.DailyConversionCap,
-                MonthlyConversionCap = o.MonthlyConversionCap, AllowedCountries = string.Join(", ", o.AllowedCountries),
-            };
+        if (Offer is { } o) Form = FormOf(o);
         return Page();
     }
 
@@ -66,6 +60,7 @@ public sealed class OfferEditModel(NpgsqlDataSource db, NetworkCache network) : 
         await LoadAsync(id);
         var f = Form;
         var countries = (f.AllowedCountries ?? "").Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var deepDomains = (f.DeepLinkDomains ?? "").Split([',', ' ', ';', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         await using var conn = await db.OpenConnectionAsync();
         try
         {
@@ -74,14 +69,16 @@ public sealed class OfferEditModel(NpgsqlDataSource db, NetworkCache network) : 
                 var goal = new GoalInput(f.GoalCode, string.IsNullOrWhiteSpace(f.GoalName) ? null : f.GoalName, f.PayoutType, f.Payout, f.RevenueType, f.Revenue, true);
                 var created = await OfferApi.CreateAsync(conn, Caller, network, new OfferInput(f.AdvertiserId, f.Name, f.Status, f.LandingUrl, f.FallbackUrl,
                     f.Currency, f.AttributionWindowHours, f.HoldPeriodHours, f.ManualApproval, null, f.DailyClickCap, f.MonthlyClickCap,
-                    f.DailyConversionCap, f.MonthlyConversionCap, countries, [goal], f.PixelAutoApprove, f.Visibility, f.Description ?? ""));
+                    f.DailyConversionCap, f.MonthlyConversionCap, countries, [goal], f.PixelAutoApprove, f.Visibility, f.Description ?? "",
+                    deepDomains, f.DeepLinkTemplate));
                 Notice(T["OfferEdit.Created"]);
                 return Redirect($"/admin/offers/{created.Id}");
             }
             // A cleared cap field means "no cap" (0), as PATCH takes it.
             await OfferApi.UpdateAsync(conn, Caller, network, Id.Value, new OfferInput(null, f.Name, f.Status, f.LandingUrl, f.FallbackUrl ?? "",
                 f.Currency, f.AttributionWindowHours, f.HoldPeriodHours, f.ManualApproval, f.DefaultGoal, f.DailyClickCap ?? 0, f.MonthlyClickCap ?? 0,
-                f.DailyConversionCap ?? 0, f.MonthlyConversionCap ?? 0, countries, null, f.PixelAutoApprove, f.Visibility, f.Description ?? ""));
+                f.DailyConversionCap ?? 0, f.MonthlyConversionCap ?? 0, countries, null, f.PixelAutoApprove, f.Visibility, f.Description ?? "",
+                deepDomains, f.DeepLinkTemplate ?? ""));
         }
         catch (ApiException e) when (e.Status == 400) { return Refused(e); }
         Notice(T["Common.Saved"]);
@@ -134,12 +131,18 @@ public sealed class OfferEditModel(NpgsqlDataSource db, NetworkCache network) : 
 
     private void ReloadForm()
     {
-        if (Offer is { } o) Form = new OfferForm { Name = o.Name, Description = o.Description, Status = o.Status, Visibility = o.Visibility,
-            LandingUrl = o.LandingUrl, FallbackUrl = o.FallbackUrl, Currency = o.Currency, AttributionWindowHours = o.AttributionWindowHours,
-            HoldPeriodHours = o.HoldPeriodHours, ManualApproval = o.ManualApproval, PixelAutoApprove = o.PixelAutoApprove, DefaultGoal = o.DefaultGoal,
-            DailyClickCap = o.DailyClickCap, MonthlyClickCap = o.MonthlyClickCap, DailyConversionCap = o.DailyConversionCap,
-            MonthlyConversionCap = o.MonthlyConversionCap, AllowedCountries = string.Join(", ", o.AllowedCountries) };
+        if (Offer is { } o) Form = FormOf(o);
     }
+
+    private static OfferForm FormOf(OfferView o) => new()
+    {
+        AdvertiserId = o.AdvertiserId, Name = o.Name, Description = o.Description, Status = o.Status, Visibility = o.Visibility,
+        LandingUrl = o.LandingUrl, FallbackUrl = o.FallbackUrl, Currency = o.Currency, AttributionWindowHours = o.AttributionWindowHours,
+        HoldPeriodHours = o.HoldPeriodHours, ManualApproval = o.ManualApproval, PixelAutoApprove = o.PixelAutoApprove, DefaultGoal = o.DefaultGoal,
+        DailyClickCap = o.DailyClickCap, MonthlyClickCap = o.MonthlyClickCap, DailyConversionCap = o.DailyConversionCap,
+        MonthlyConversionCap = o.MonthlyConversionCap, AllowedCountries = string.Join(", ", o.AllowedCountries),
+        DeepLinkDomains = string.Join(", ", o.DeepLinkDomains), DeepLinkTemplate = o.DeepLinkTemplate,
+    };
 
     private async Task LoadAsync(string id)
     {

@@ -1,0 +1,10 @@
+using AffiliateTracker.Http;
+using AffiliateTracker.ProductFeeds;
+using Npgsql;
+
+namespace AffiliateTracker.Console.Admin;
+
+public sealed class MaterialsModel(NpgsqlDataSource db, PublicBaseUrl publicUrl, FeedFetcher fetcher) : Shared.MaterialsPage(db, publicUrl, fetcher)
+{
+    public override string Home => "/admin/materials";
+}
