@@ -116,7 +116,8 @@ public sealed partial class AbuseRunner(EndPoint endPoint, AbuseTarget target, A
 
         var path = PathOf(req);
         if (req.Family == Family.Click || path.StartsWith("/c/") || path.StartsWith("/s/") || path == "/click") InspectClick(req, res);
-        else if (res.Status is >= 300 and < 400 && res.Header("Location") is { } elsewhere)
+        // A path on this same server is not a redirect away from it: "/health/.." is "/", which sends a visitor to the console's sign-in.
+        else if (res.Status is >= 300 and < 400 && res.Header("Location") is { } elsewhere && !OnThisServer(elsewhere))
             tally.Violation("unexpected redirect", $"{req} -> {res.Status} Location: {elsewhere}");
 
         if (req.PixelContract && res.Status != 429
@@ -159,10 +160,11 @@ public sealed partial class AbuseRunner(EndPoint endPoint, AbuseTarget target, A
             : fallbacks.Any(origin => OnOrigin(location, origin)) || (req.Head && candidates.Any(o => o.Allows(location) || o.FallbackOrigin is { } f && OnOrigin(location, f)));
         var allowed = recordedOn is not null ? [recordedOn.LandingOrigin, .. recordedOn.DeepLinkDomains] : fallbacks;
         // A path on this same server is not a redirect away from it: "/c/.." is "/", which sends a visitor to the console's sign-in.
-        var onThisServer = location.StartsWith('/') && (location.Length == 1 || location[1] is not '/' and not '\\');
-        if (!onThisServer && !ok)
+        if (!OnThisServer(location) && !ok)
             tally.Violation("open redirect", $"{req} -> {res.Status} Location: {location} (allowed: {string.Join(", ", allowed)})");
     }
+
+    private static bool OnThisServer(string location) => location.StartsWith('/') && (location.Length == 1 || location[1] is not '/' and not '\\');
 
     public static bool OnOrigin(string location, string origin) =>
         location.StartsWith(origin, StringComparison.OrdinalIgnoreCase)
