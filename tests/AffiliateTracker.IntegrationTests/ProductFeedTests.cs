@@ -105,28 +105,65 @@ public sealed class ProductFeedTests(TrackerApp app) : IClassFixture<TrackerApp>
         Assert.Equal(2, (await s.Publisher.GetStringAsync($"/api/v1/product-feeds/{s.FeedId}/download")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length - 1);
     }
 
-    [Fact]
-    public async Task A_feed_with_a_source_url_is_fetched_and_imported()
+    /// A feed server on loopback answering every request with the same CSV, until disposed.
+    private sealed class FeedServer : IDisposable
     {
-        using var server = new HttpListener();
-        const string prefix = "http://127.0.0.1:15191/";
-        server.Prefixes.Add(prefix);
-        server.Start();
-        var serving = Task.Run(async () =>
+        private readonly HttpListener _listener = new();
+        public string Url { get; }
+
+        public FeedServer(int port, string csv)
         {
-            var context = await server.GetContextAsync();
-            context.Response.ContentType = "text/csv";
-            await context.Response.OutputStream.WriteAsync("id,name,price,currency,url\nf1,Fetched,3.50,USD,https://shop.example/f1\n"u8.ToArray());
-            context.Response.Close();
-        });
-        var s = await ShopAsync(sourceUrl: prefix + "feed.csv");
+            Url = $"http://127.0.0.1:{port}/feed.csv";
+            _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+            _listener.Start();
+            _ = Task.Run(async () =>
+            {
+                while (_listener.IsListening)
+                {
+                    HttpListenerContext context;
+                    try { context = await _listener.GetContextAsync(); } catch (Exception) { return; }
+                    context.Response.ContentType = "text/csv";
+                    await context.Response.OutputStream.WriteAsync(Encoding.UTF8.GetBytes(csv));
+                    context.Response.Close();
+                }
+            });
+        }
+
+        public void Dispose() => _listener.Close();
+    }
+
+    [Fact]
+    public async Task A_feed_with_a_source_url_is_fetched_on_demand()
+    {
+        using var server = new FeedServer(15191, "id,name,price,currency,url\nf1,Fetched,3.50,USD,https://shop.example/f1\n");
+        var s = await ShopAsync(sourceUrl: server.Url);
 
         var fetched = await s.Advertiser.PostAsync($"/api/v1/product-feeds/{s.FeedId}/fetch", null);
         var report = (await fetched.Content.ReadFromJsonAsync<JsonObject>())!;
 
         Assert.Equal(HttpStatusCode.OK, fetched.StatusCode);
         Assert.Equal(("csv", 1), (report["format"]!.GetValue<string>(), report["products"]!.GetValue<int>()));
-        await serving;
+    }
+
+    [Fact]
+    public async Task A_feed_with_a_source_url_is_fetched_on_its_schedule_and_a_failing_one_says_why()
+    {
+        using var server = new FeedServer(15192, "id,name,price,url\nq1,Scheduled,1.00,https://shop.example/q1\nq2,Second,2.00,https://shop.example/q2\n");
+        var s = await ShopAsync(sourceUrl: server.Url);
+        var broken = await ShopAsync(sourceUrl: "http://127.0.0.1:1/nothing-listens-here.csv");
+
+        // The fetcher looks every 2 s in the tests (ProductFeeds:FetchInterval); this waits for the outcome, bounded.
+        JsonObject feed = null!, failed = null!;
+        for (var i = 0; i < 150; i++)
+        {
+            feed = (await s.Advertiser.GetFromJsonAsync<JsonObject>($"/api/v1/product-feeds/{s.FeedId}"))!;
+            failed = (await broken.Advertiser.GetFromJsonAsync<JsonObject>($"/api/v1/product-feeds/{broken.FeedId}"))!;
+            if (feed["products"]!.GetValue<int>() == 2 && failed["last_error"] is not null) break;
+            await Task.Delay(200);
+        }
+
+        Assert.Equal(2, feed["products"]!.GetValue<int>());
+        Assert.StartsWith("The feed could not be fetched", failed["last_error"]!.GetValue<string>());
     }
 
     [Fact]

@@ -103,6 +103,21 @@ public sealed class SmartLinkTests(ConversionApp app) : IClassFixture<Conversion
     }
 
     [Fact]
+    public async Task The_fallback_takes_the_visitors_sub_ids_and_the_publisher()
+    {
+        var s = await OffersAsync(1, _ => new { status = "paused" });
+        var link = await TrackerApp.Created(s.Publisher.PostAsJsonAsync("/api/v1/smart-links", new
+        {
+            name = "Paused only", rules = new[] { new { offers = new[] { new { offer_id = s.Offers[0] } } } },
+            fallback_url = "https://publisher.example/more?s1={sub1}&src={source}&p={aff_id}&c={click_id}",
+        }));
+
+        var r = await VisitAsync(link, Windows, query: "?sub1=tik%20tok&source=" + new string('x', 300));
+
+        Assert.Equal($"https://publisher.example/more?s1=tik%20tok&src=&p={s.PublisherId}&c=", r.Headers.Location!.OriginalString);
+    }
+
+    [Fact]
     public async Task Weights_split_traffic_between_offers()
     {
         var s = await OffersAsync(2);

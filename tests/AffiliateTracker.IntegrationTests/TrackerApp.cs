@@ -55,6 +55,7 @@ public class TrackerApp : WebApplicationFactory<Program>
         builder.UseSetting("PublisherPostbacks:Enabled", "false");
         // The product feed tests serve their feeds from loopback.
         builder.UseSetting("ProductFeeds:AllowPrivateAddresses", "true");
+        builder.UseSetting("ProductFeeds:FetchInterval", "00:00:02");
         // Tests fire many requests from one (absent) address with a few keys; RateLimitTests sets low limits.
         builder.UseSetting("RateLimits:ManagementPerKeyPerMinute", "1000000");
         builder.UseSetting("RateLimits:ManagementPerIpPerMinute", "1000000");

@@ -94,12 +94,26 @@ public static class ClickEndpoints
         if (choice is not { } chosen)
         {
             metrics.Click("fallback");
-            Found(http, smart.FallbackUrl);
+            Found(http, SmartFallback(smart, http.Request.Query));
             return Task.CompletedTask;
         }
         return Redirect(http, snapshot, chosen.Offer.Id, smart.PublisherId, null, recorder, caps, time, metrics, countries,
             smart.Id, chosen.Rule, country);
     }
+
+    // The fallback's macros take the visitor's sub-ids and source, and the publisher; there is no click or offer.
+    private static string SmartFallback(SmartLinkConfig smart, IQueryCollection q) =>
+        UrlMacros.Expand(smart.FallbackUrl, (q, smart.PublisherId), static (name, state, out value) =>
+        {
+            value = name switch
+            {
+                "sub1" or "sub2" or "sub3" or "sub4" or "sub5" or "source" => state.q[name.ToString()] is { Count: > 0 } v
+                    && InputText.Clean(v[0]) is { Length: > 0 and <= MaxParamLength } clean ? clean : null,
+                "aff_id" => state.PublisherId.ToString(),
+                _ => null,
+            };
+            return name is "sub1" or "sub2" or "sub3" or "sub4" or "sub5" or "source" or "aff_id" or "click_id" or "offer_id" or "url";
+        });
 
     private static Task Refuse(HttpContext http, TrackerMetrics metrics, string outcome, IResult result)
     {

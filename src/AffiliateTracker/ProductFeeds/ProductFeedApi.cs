@@ -165,7 +165,9 @@ public static class ProductFeedApi
         // An upload cut short, or a form with broken framing: nothing is imported.
         catch (Exception e) when (e is IOException or BadHttpRequestException && !ct.IsCancellationRequested)
         {
-            throw new ApiException(400, "unreadable_upload", "The upload could not be read to its end; nothing was imported and the previous products stay.");
+            const string message = "The feed could not be read to its end (the upload or download broke off); nothing was imported and the previous products stay.";
+            await FeedImport.RecordFailureAsync(db, id, message);
+            throw new ApiException(400, "unreadable_upload", message);
         }
     }
 
