@@ -14,6 +14,8 @@ export Demo__Enabled="$([ "${AT_DEMO:-1}" = 0 ] && echo false || echo true)"
 export PublicBaseUrl="${AT_PUBLIC_URL:-http://127.0.0.1:$PORT}"
 # The IP-to-country database (fetched once into .data/geo; Geo__CountryDatabase may name another file).
 export Geo__CountryDatabase="${Geo__CountryDatabase:-$(deploy/geo.sh)}"
+# Browser, OS and network data for traffic details (fetched once into .data/traffic).
+export Traffic__DataDirectory="${Traffic__DataDirectory:-$(deploy/traffic-data.sh)}"
 # The master key signing keys are derived from: made once, kept with the data (set Secrets__MasterKey to bring your own).
 if [ -z "${Secrets__MasterKey:-}" ]; then
   [ -s .data/master.key ] || (umask 077; head -c 32 /dev/urandom | base64 > .data/master.key)

@@ -18,6 +18,8 @@ ConnectionStrings__Redis="$ConnectionStrings__Redis,defaultDatabase=1"
 export ConnectionStrings__Redis ConnectionStrings__Postgres
 # The IP-to-country database the geo-targeting tests look addresses up in.
 export Geo__CountryDatabase="$(deploy/geo.sh)"
+# The user-agent expressions and ASN ranges the click flusher reads traffic details from.
+export Traffic__DataDirectory="$(deploy/traffic-data.sh)"
 # The console's browser tests: Debian's Chromium (installed when missing) and axe-core for accessibility checks.
 export AT_AXE_SCRIPT="$(deploy/browser.sh)"
 cleanup() { if [ "$was_running" != 2 ] && [ -z "${AT_KEEP_SERVICES:-}" ]; then deploy/services.sh down; fi; }

@@ -93,11 +93,13 @@ nginx -c "$WORK/nginx.conf" -p "$WORK" & NGINX_PID=$!
 MASTER_KEY="$(head -c 32 /dev/urandom | base64)"
 # The country database, as deploy/run.sh uses it: the flusher looks up the country of every click.
 GEO_DB="$("$ROOT/deploy/geo.sh")"
+# And the traffic data (user-agent expressions, ASN ranges): the flusher classifies every click.
+TRAFFIC_DIR="$("$ROOT/deploy/traffic-data.sh")"
 start_tracker() { # url log extra-env...
   local url="$1" log="$2"; shift 2
   (
     export ConnectionStrings__Redis="$ConnectionStrings__Redis,defaultDatabase=$REDIS_DB" ConnectionStrings__Postgres
-    export Demo__Enabled=true PublicBaseUrl="$BASE" Secrets__MasterKey="$MASTER_KEY" Geo__CountryDatabase="$GEO_DB"
+    export Demo__Enabled=true PublicBaseUrl="$BASE" Secrets__MasterKey="$MASTER_KEY" Geo__CountryDatabase="$GEO_DB" Traffic__DataDirectory="$TRAFFIC_DIR"
     # Demo postback tokens are public; the load comes from one address, so the per-IP postback limit is off.
     export RateLimits__PostbackPerIpPerSecond=0 RateLimits__ManagementPerKeyPerMinute=0 RateLimits__ManagementPerIpPerMinute=0
     for kv in ${SERVER_ENV:-} "$@"; do export "$kv"; done

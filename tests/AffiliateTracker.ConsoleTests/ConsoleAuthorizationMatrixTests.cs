@@ -77,6 +77,8 @@ public sealed class ConsoleAuthorizationMatrixTests(ConsoleServer console, ITest
         Get("/publisher/smart-links/{id:long?}", "denied denied denied 404 404 signin signin", "/publisher/smart-links/999999"),
         Post("/publisher/smart-links/{id:long?}", "-", PublisherOnly, "/publisher/smart-links", "Name=", "FallbackUrl=javascript:x"),
         Get("/publisher/materials", PublisherOnly),
+        Get("/publisher/costs", PublisherOnly),
+        Post("/publisher/costs", "-", PublisherOnly),
         GetHandler("/publisher/materials", "Download", "denied denied denied 404 404 signin signin", "feed=0"),
 
         Get("/advertiser", AdvertiserOnly),

@@ -160,7 +160,7 @@ public sealed class ConsoleSecurityTests(ConsoleServer console)
         var response = await http.GetAsync($"/publisher/reports?From={from:yyyy-MM-dd}&To={DateTime.UtcNow:yyyy-MM-dd}&Tz=UTC&Group=offer&format=csv");
         Assert.Equal("text/csv", response.Content.Headers.ContentType!.MediaType);
         var lines = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("offer_id,clicks,unique_clicks,conversions,pending,approved,rejected,cr,epc,payout", lines[0]);
+        Assert.Equal("offer_id,clicks,unique_clicks,conversions,pending,approved,rejected,cr,epc,payout,cost,profit,roi", lines[0]);
         var clicks = lines.Skip(1).Sum(l => long.Parse(l.Split(',')[1]));
         await using var db = console.Db();
         var expected = await db.QuerySingleAsync<long>("""

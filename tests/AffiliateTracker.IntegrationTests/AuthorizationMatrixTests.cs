@@ -106,6 +106,12 @@ public sealed class AuthorizationMatrix : IAsyncLifetime
         new("GET /api/v1/product-feeds/{id:long}/download", w => To($"/api/v1/product-feeds/{w.Owner.FeedId}/download"), "200 200 404 200 404"),
         new("DELETE /api/v1/product-feeds/{id:long}", w => To($"/api/v1/product-feeds/{w.Owner.FeedId}"), "404 204 404 403 403"),
 
+        new("POST /api/v1/costs", w => Json("/api/v1/costs", new { publisher_id = w.Owner.PublisherId,
+            costs = new[] { new { day = DateTime.UtcNow.ToString("yyyy-MM-dd"), offer_id = w.Owner.OfferId, amount = "1.00" } } }), "200 403 403 200 403"),
+        new("POST /api/v1/costs/csv", w => new Request($"/api/v1/costs/csv?publisher_id={w.Owner.PublisherId}",
+            Csv: $"day,offer_id,amount\n{DateTime.UtcNow:yyyy-MM-dd},{w.Owner.OfferId},2.00\n"), "200 403 403 200 403"),
+        new("GET /api/v1/costs", _ => To("/api/v1/costs"), "200 403 403 200 200"),
+
         new("POST /api/v1/smart-links", w => Json("/api/v1/smart-links", new { publisher_id = w.Owner.PublisherId, name = "matrix smart",
             fallback_url = "https://matrix.example/", rules = new[] { new { offers = new[] { new { offer_id = w.Owner.OfferId } } } } }), "201 403 403 201 403"),
         new("GET /api/v1/smart-links", _ => To("/api/v1/smart-links"), "200 403 403 200 200"),

@@ -19,7 +19,9 @@ public sealed class ReportQueryTests
 
     [Theory]
     [InlineData("day,hour", "takes day or hour")]
-    [InlineData("country,sub1", "country or sub-ids")]
+    [InlineData("country,sub1", "not country and sub-ids")]
+    [InlineData("browser,asn", "not device and network")]
+    [InlineData("hour,device_type", "groups device by day, not hour")]
     [InlineData("hour,sub2", "by day, not hour")]
     [InlineData("offer,color", "comma-separated list")]
     public void Groupings_the_rollups_cannot_answer_are_refused_naming_group_by(string groupBy, string problem)

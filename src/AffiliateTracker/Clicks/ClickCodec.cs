@@ -7,11 +7,12 @@ namespace AffiliateTracker.Clicks;
 /// length-prefixed UTF-8 strings. Used both for the attribution record in Redis (Compact: without
 /// user agent and referrer, which attribution never reads) and inside stream batches (Full).
 /// Records concatenate: a stream entry holds a whole group-commit batch. Version 2 added the deep link and the
-/// smart link (full records only); version 1 records, still in a stream at an upgrade, read as before.
+/// smart link, version 3 the click's cost (full records only); older records, still in a stream at an upgrade,
+/// read as before.
 public static class ClickCodec
 {
-    private const byte Version = 2;
-    private const byte FlagBot = 1, FlagHasLink = 2, FlagCompact = 4, FlagDeepLinkRefused = 8, FlagSmart = 16;
+    private const byte Version = 3;
+    private const byte FlagBot = 1, FlagHasLink = 2, FlagCompact = 4, FlagDeepLinkRefused = 8, FlagSmart = 16, FlagCost = 32;
 
     public static byte[] Encode(ClickRecord c, bool compact = false)
     {
@@ -48,7 +49,7 @@ public static class ClickCodec
     {
         var r = new Reader(data);
         var version = r.Byte();
-        if (version is not (1 or Version)) throw new FormatException("Unknown click record version");
+        if (version is not (1 or 2 or Version)) throw new FormatException("Unknown click record version");
         var flags = r.Byte();
         var createdAt = DateTimeOffset.FromUnixTimeMilliseconds(r.Int64());
         var offerId = r.Int64();
@@ -60,6 +61,7 @@ public static class ClickCodec
         string? ua = null, referrer = null, deepLink = null;
         long? smartLink = null;
         int? smartRule = null;
+        decimal? cost = null;
         if ((flags & FlagCompact) == 0)
         {
             ua = r.String(); referrer = r.String();
@@ -68,12 +70,13 @@ public static class ClickCodec
                 deepLink = r.String();
                 if ((flags & FlagSmart) != 0) { smartLink = r.Int64(); smartRule = r.Byte(); }
             }
+            if (version >= 3 && (flags & FlagCost) != 0) cost = r.Decimal();
         }
         bytesRead = r.Position;
         return new ClickRecord(clickId, createdAt, offerId, publisherId, linkId, sub1, sub2, sub3, sub4, sub5,
             source, ip, ua, referrer, country, (flags & FlagBot) != 0)
         {
-            DeepLink = deepLink, DeepLinkRefused = (flags & FlagDeepLinkRefused) != 0, SmartLinkId = smartLink, SmartRule = smartRule,
+            DeepLink = deepLink, DeepLinkRefused = (flags & FlagDeepLinkRefused) != 0, SmartLinkId = smartLink, SmartRule = smartRule, Cost = cost,
         };
     }
 
@@ -82,7 +85,7 @@ public static class ClickCodec
         var size = 2 + 8 * 3 + (c.LinkId.HasValue ? 8 : 0);
         size += StrSize(c.ClickId) + StrSize(c.Sub1) + StrSize(c.Sub2) + StrSize(c.Sub3) + StrSize(c.Sub4) + StrSize(c.Sub5)
               + StrSize(c.Source) + StrSize(c.Ip) + StrSize(c.Country);
-        if (!compact) size += StrSize(c.UserAgent) + StrSize(c.Referrer) + StrSize(c.DeepLink) + (Smart(c) ? 9 : 0);
+        if (!compact) size += StrSize(c.UserAgent) + StrSize(c.Referrer) + StrSize(c.DeepLink) + (Smart(c) ? 9 : 0) + (c.Cost.HasValue ? 16 : 0);
         return size;
     }
 
@@ -91,7 +94,7 @@ public static class ClickCodec
         var w = new Writer(dest);
         w.Byte(Version);
         w.Byte((byte)((c.IsBot ? FlagBot : 0) | (c.LinkId.HasValue ? FlagHasLink : 0) | (compact ? FlagCompact : 0)
-            | (c.DeepLinkRefused ? FlagDeepLinkRefused : 0) | (!compact && Smart(c) ? FlagSmart : 0)));
+            | (c.DeepLinkRefused ? FlagDeepLinkRefused : 0) | (!compact && Smart(c) ? FlagSmart : 0) | (!compact && c.Cost.HasValue ? FlagCost : 0)));
         w.Int64(c.CreatedAt.ToUnixTimeMilliseconds());
         w.Int64(c.OfferId);
         w.Int64(c.PublisherId);
@@ -103,6 +106,7 @@ public static class ClickCodec
         {
             w.String(c.UserAgent); w.String(c.Referrer); w.String(c.DeepLink);
             if (Smart(c)) { w.Int64(c.SmartLinkId!.Value); w.Byte((byte)c.SmartRule!.Value); }
+            if (c.Cost is { } cost) w.Decimal(cost);
         }
         return w.Position;
     }
@@ -126,6 +130,13 @@ public static class ClickCodec
         public void Byte(byte b) => _buffer[Position++] = b;
         public void Int64(long v) { BinaryPrimitives.WriteInt64LittleEndian(_buffer[Position..], v); Position += 8; }
         public void VarInt(uint v) { while (v >= 0x80) { Byte((byte)(v | 0x80)); v >>= 7; } Byte((byte)v); }
+        public void Decimal(decimal v)
+        {
+            Span<int> bits = stackalloc int[4];
+            decimal.GetBits(v, bits);
+            for (var i = 0; i < 4; i++) BinaryPrimitives.WriteInt32LittleEndian(_buffer[(Position + 4 * i)..], bits[i]);
+            Position += 16;
+        }
         public void String(string? s)
         {
             if (s is null) { Byte(0); return; }
@@ -141,6 +152,13 @@ public static class ClickCodec
         public int Position;
         public byte Byte() => _data[Position++];
         public long Int64() { var v = BinaryPrimitives.ReadInt64LittleEndian(_data[Position..]); Position += 8; return v; }
+        public decimal Decimal()
+        {
+            Span<int> bits = stackalloc int[4];
+            for (var i = 0; i < 4; i++) bits[i] = BinaryPrimitives.ReadInt32LittleEndian(_data[(Position + 4 * i)..]);
+            Position += 16;
+            return new decimal(bits);
+        }
         public uint VarInt()
         {
             uint v = 0; var shift = 0;

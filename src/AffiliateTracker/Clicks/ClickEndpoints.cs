@@ -13,6 +13,8 @@ namespace AffiliateTracker.Clicks;
 public static class ClickEndpoints
 {
     public const int MaxParamLength = 255;
+    /// The most one click may cost: a bid above this is a typo or an attack on the reports, not a price.
+    public const decimal MaxClickCost = 1000m;
     public const string CookiePrefix = "atc_";
 
     public static void MapClicks(this IEndpointRouteBuilder app)
@@ -140,6 +142,24 @@ public static class ClickEndpoints
             || (bad = Param(q, "sub5", out sub5)) is not null || (bad = Param(q, "source", out source)) is not null)
             return Refuse(http, metrics, "invalid", ErrorPage.Result(http, 400, "invalid_parameter", $"{bad} must be at most {MaxParamLength} characters."));
 
+        // What the publisher paid for this click (cost=, in the offer's currency or cost_currency=), as trackers for
+        // bought traffic pass it; an amount that is no amount, negative or absurd is refused like a bad sub-id.
+        decimal? cost = null;
+        if (q["cost"] is { Count: > 0 } costText && !string.IsNullOrEmpty(costText[0]))
+        {
+            if (!decimal.TryParse(costText[0], System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var c)
+                || c > MaxClickCost || decimal.Round(c, 6) != c)
+                return Refuse(http, metrics, "invalid", ErrorPage.Result(http, 400, "invalid_cost", $"cost must be an amount from 0 to {MaxClickCost} with at most 6 decimals."));
+            var currency = q["cost_currency"].ToString();
+            if (currency.Length > 0 && !currency.Equals(offer.Currency, StringComparison.OrdinalIgnoreCase))
+            {
+                if (snapshot.Rate(currency.ToUpperInvariant(), offer.Currency) is not { } rate)
+                    return Refuse(http, metrics, "invalid", ErrorPage.Result(http, 400, "invalid_cost_currency",
+                        "cost_currency must be the offer's currency or one the network has an exchange rate for."));
+                c = decimal.Round(c * rate, 6);
+            }
+            cost = c;
+        }
         var headers = http.Request.Headers;
         var userAgent = Truncate(headers.UserAgent.ToString(), 1000);
         // The country decides where the visitor goes only on an offer sold in some countries; for every other
@@ -159,7 +179,7 @@ public static class ClickEndpoints
             http.Connection.RemoteIpAddress?.ToString(), userAgent, Truncate(headers.Referer.ToString(), 2000), country,
             BotDetector.IsBot(userAgent))
         {
-            DeepLink = deepLink, DeepLinkRefused = deepLinkRefused, SmartLinkId = smartLinkId, SmartRule = smartRule,
+            DeepLink = deepLink, DeepLinkRefused = deepLinkRefused, SmartLinkId = smartLinkId, SmartRule = smartRule, Cost = cost,
         };
 
         // Traffic the offer cannot take goes to its fallback URL (or a clear page), and is not a click on it.

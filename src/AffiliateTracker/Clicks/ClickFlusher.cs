@@ -13,7 +13,7 @@ namespace AffiliateTracker.Clicks;
 /// re-delivery changes nothing. Any number of instances run this side by side (one consumer group).
 public sealed class ClickFlusher(
     [FromKeyedServices(RedisKeys.FlusherConnection)] ConnectionMultiplexer redis, RedisKeys keys, ClickStore store, FlushConsumer consumer, IOptions<ClickOptions> options,
-    VisitorCountry countries, ILogger<ClickFlusher> log, TimeProvider time) : BackgroundService
+    VisitorCountry countries, TrafficClassifier traffic, ILogger<ClickFlusher> log, TimeProvider time) : BackgroundService
 {
     private readonly ClickOptions _options = options.Value;
 
@@ -34,10 +34,14 @@ public sealed class ClickFlusher(
                     {
                         try
                         {
-                            // The country of a click the redirect did not need it for is looked up here, after the 302.
+                            // The country of a click the redirect did not need it for, and the traffic details, are worked
+                            // out here, after the 302.
                             foreach (var c in ClickCodec.DecodeBatch(e.Payload))
-                                clicks.Add(c.Country is null && c.Ip is not null && IPAddress.TryParse(c.Ip, out var ip) && countries.Lookup(ip) is { } country
-                                    ? c with { Country = country } : c);
+                                clicks.Add(c with
+                                {
+                                    Country = c.Country ?? (c.Ip is not null && IPAddress.TryParse(c.Ip, out var ip) ? countries.Lookup(ip) : null),
+                                    Traffic = traffic.Classify(c.UserAgent, c.Ip, c.IsBot),
+                                });
                         }
                         catch (Exception ex) when (ex is FormatException or ArgumentException or IndexOutOfRangeException)
                         {

@@ -23,6 +23,10 @@ public sealed record ClickRecord(
     /// The smart link that chose this click's offer, and its rule (1-based).
     public long? SmartLinkId { get; init; }
     public int? SmartRule { get; init; }
+    /// What `cost=` on the link said the click cost, in the offer's currency.
+    public decimal? Cost { get; init; }
+    /// Device, OS, browser and network: set by the click flusher, after the redirect.
+    public TrafficDetails? Traffic { get; init; }
 
     public string? Sub(int n) => n switch { 1 => Sub1, 2 => Sub2, 3 => Sub3, 4 => Sub4, 5 => Sub5, _ => null };
 }

@@ -7,6 +7,7 @@ public static class ClickServices
     {
         services.Configure<ClickOptions>(config.GetSection("Clicks"));
         services.AddSingleton<VisitorCountry>();
+        services.AddSingleton(sp => TrafficClassifier.FromConfiguration(config, sp.GetRequiredService<ILogger<TrafficClassifier>>()));
         services.AddSingleton<CapCounters>();
         services.AddHostedService(sp => sp.GetRequiredService<CapCounters>());
         services.AddSingleton<ClickRecorder>();

@@ -69,6 +69,11 @@ public sealed class ClickStore(NpgsqlDataSource db)
             copy.Write(c.DeepLinkRefused, NpgsqlDbType.Boolean);
             copy.WriteNumber(c.SmartLinkId);
             if (c.SmartRule is { } rule) copy.Write((short)rule, NpgsqlDbType.Smallint); else copy.WriteNull();
+            var t = c.Traffic;
+            copy.WriteText(t?.DeviceType); copy.WriteText(t?.Os); copy.WriteText(t?.OsVersion); copy.WriteText(t?.Browser);
+            if (t?.Asn is { } asn) copy.Write(asn, NpgsqlDbType.Integer); else copy.WriteNull();
+            if (t?.IsDatacenter is { } dc) copy.Write(dc, NpgsqlDbType.Boolean); else copy.WriteNull();
+            copy.WriteMoney(c.Cost);
         }
         await copy.CompleteAsync(ct);
     }
@@ -104,7 +109,8 @@ public sealed class ClickStore(NpgsqlDataSource db)
         """;
     private const string Columns = """
         click_id, created_at, offer_id, publisher_id, link_id, sub1, sub2, sub3, sub4, sub5, source, ip,
-        user_agent, referrer, country, is_unique, is_bot, deep_link, deep_link_refused, smart_link_id, smart_rule
+        user_agent, referrer, country, is_unique, is_bot, deep_link, deep_link_refused, smart_link_id, smart_rule,
+        device_type, os, os_version, browser, asn, is_datacenter, cost
         """;
     // Rollups count only the rows this statement inserted, so a re-delivered batch adds nothing; rows are
     // sorted so concurrent flushers lock rollup rows in the same order (no deadlocks).
@@ -113,6 +119,7 @@ public sealed class ClickStore(NpgsqlDataSource db)
             INSERT INTO clicks ({Columns}) SELECT {Columns} FROM click_staging
             ON CONFLICT (click_id, created_at) DO NOTHING
             RETURNING created_at, offer_id, publisher_id, country, sub1, sub2, sub3, sub4, sub5, smart_link_id, smart_rule,
+                      device_type, os, os_version, browser, asn, is_datacenter, coalesce(cost, 0) AS cost,
                       (is_unique AND NOT is_bot) AS counts_unique
         ), {RollupsSql}
         """;
@@ -120,10 +127,21 @@ public sealed class ClickStore(NpgsqlDataSource db)
     // per batch instead of unnesting and grouping every click. Sorted for the same lock order as RollupsSql.
     private const string DirectRollupSql = """
         WITH by_hour AS (
-            INSERT INTO click_rollup_hour (hour, offer_id, publisher_id, clicks, unique_clicks)
-            SELECT * FROM unnest(@h_hour, @h_offer, @h_publisher, @h_clicks, @h_unique) ORDER BY 1, 2, 3
+            INSERT INTO click_rollup_hour (hour, offer_id, publisher_id, clicks, unique_clicks, cost)
+            SELECT * FROM unnest(@h_hour, @h_offer, @h_publisher, @h_clicks, @h_unique, @h_cost) ORDER BY 1, 2, 3
             ON CONFLICT (hour, offer_id, publisher_id) DO UPDATE
-                SET clicks = click_rollup_hour.clicks + excluded.clicks, unique_clicks = click_rollup_hour.unique_clicks + excluded.unique_clicks
+                SET clicks = click_rollup_hour.clicks + excluded.clicks, unique_clicks = click_rollup_hour.unique_clicks + excluded.unique_clicks,
+                    cost = click_rollup_hour.cost + excluded.cost
+        ), by_device AS (
+            INSERT INTO click_rollup_device (day, offer_id, publisher_id, device_type, os, os_version, browser, clicks, unique_clicks)
+            SELECT * FROM unnest(@d_day, @d_offer, @d_publisher, @d_device, @d_os, @d_os_version, @d_browser, @d_clicks, @d_unique) ORDER BY 1, 2, 3, 4, 5, 6, 7
+            ON CONFLICT (day, offer_id, publisher_id, device_type, os, os_version, browser) DO UPDATE
+                SET clicks = click_rollup_device.clicks + excluded.clicks, unique_clicks = click_rollup_device.unique_clicks + excluded.unique_clicks
+        ), by_network AS (
+            INSERT INTO click_rollup_network (day, offer_id, publisher_id, asn, is_datacenter, clicks, unique_clicks)
+            SELECT * FROM unnest(@n_day, @n_offer, @n_publisher, @n_asn, @n_datacenter, @n_clicks, @n_unique) ORDER BY 1, 2, 3, 4, 5
+            ON CONFLICT (day, offer_id, publisher_id, asn, is_datacenter) DO UPDATE
+                SET clicks = click_rollup_network.clicks + excluded.clicks, unique_clicks = click_rollup_network.unique_clicks + excluded.unique_clicks
         ), by_country AS (
             INSERT INTO click_rollup_country (day, offer_id, publisher_id, country, clicks, unique_clicks)
             SELECT * FROM unnest(@c_day, @c_offer, @c_publisher, @c_country, @c_clicks, @c_unique) ORDER BY 1, 2, 3, 4
@@ -135,20 +153,36 @@ public sealed class ClickStore(NpgsqlDataSource db)
             ON CONFLICT (day, offer_id, publisher_id, smart_link_id, smart_rule) DO UPDATE
                 SET clicks = click_rollup_smart.clicks + excluded.clicks, unique_clicks = click_rollup_smart.unique_clicks + excluded.unique_clicks
         )
-        INSERT INTO click_rollup_subs (day, offer_id, publisher_id, sub1, sub2, sub3, sub4, sub5, clicks, unique_clicks)
-        SELECT * FROM unnest(@s_day, @s_offer, @s_publisher, @s_sub1, @s_sub2, @s_sub3, @s_sub4, @s_sub5, @s_clicks, @s_unique) ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
+        INSERT INTO click_rollup_subs (day, offer_id, publisher_id, sub1, sub2, sub3, sub4, sub5, clicks, unique_clicks, cost)
+        SELECT * FROM unnest(@s_day, @s_offer, @s_publisher, @s_sub1, @s_sub2, @s_sub3, @s_sub4, @s_sub5, @s_clicks, @s_unique, @s_cost) ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
         ON CONFLICT (day, offer_id, publisher_id, sub1, sub2, sub3, sub4, sub5) DO UPDATE
-            SET clicks = click_rollup_subs.clicks + excluded.clicks, unique_clicks = click_rollup_subs.unique_clicks + excluded.unique_clicks
+            SET clicks = click_rollup_subs.clicks + excluded.clicks, unique_clicks = click_rollup_subs.unique_clicks + excluded.unique_clicks,
+                cost = click_rollup_subs.cost + excluded.cost
         """;
     // The re-delivery path's rollups count the rows of `ins` (only those its INSERT added); rows are sorted so
     // concurrent flushers lock rollup rows in the same order (no deadlocks).
     private const string RollupsSql = """
         by_hour AS (
-            INSERT INTO click_rollup_hour (hour, offer_id, publisher_id, clicks, unique_clicks)
-            SELECT date_trunc('hour', created_at, 'UTC'), offer_id, publisher_id, count(*), count(*) FILTER (WHERE counts_unique)
+            INSERT INTO click_rollup_hour (hour, offer_id, publisher_id, clicks, unique_clicks, cost)
+            SELECT date_trunc('hour', created_at, 'UTC'), offer_id, publisher_id, count(*), count(*) FILTER (WHERE counts_unique), sum(cost)
             FROM ins GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
             ON CONFLICT (hour, offer_id, publisher_id) DO UPDATE
-                SET clicks = click_rollup_hour.clicks + excluded.clicks, unique_clicks = click_rollup_hour.unique_clicks + excluded.unique_clicks
+                SET clicks = click_rollup_hour.clicks + excluded.clicks, unique_clicks = click_rollup_hour.unique_clicks + excluded.unique_clicks,
+                    cost = click_rollup_hour.cost + excluded.cost
+        ), by_device AS (
+            INSERT INTO click_rollup_device (day, offer_id, publisher_id, device_type, os, os_version, browser, clicks, unique_clicks)
+            SELECT (created_at AT TIME ZONE 'UTC')::date, offer_id, publisher_id, coalesce(device_type, ''), coalesce(os, ''), coalesce(os_version, ''),
+                   coalesce(browser, ''), count(*), count(*) FILTER (WHERE counts_unique)
+            FROM ins GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7
+            ON CONFLICT (day, offer_id, publisher_id, device_type, os, os_version, browser) DO UPDATE
+                SET clicks = click_rollup_device.clicks + excluded.clicks, unique_clicks = click_rollup_device.unique_clicks + excluded.unique_clicks
+        ), by_network AS (
+            INSERT INTO click_rollup_network (day, offer_id, publisher_id, asn, is_datacenter, clicks, unique_clicks)
+            SELECT (created_at AT TIME ZONE 'UTC')::date, offer_id, publisher_id, coalesce(asn, 0), coalesce(is_datacenter, false),
+                   count(*), count(*) FILTER (WHERE counts_unique)
+            FROM ins GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+            ON CONFLICT (day, offer_id, publisher_id, asn, is_datacenter) DO UPDATE
+                SET clicks = click_rollup_network.clicks + excluded.clicks, unique_clicks = click_rollup_network.unique_clicks + excluded.unique_clicks
         ), by_country AS (
             INSERT INTO click_rollup_country (day, offer_id, publisher_id, country, clicks, unique_clicks)
             SELECT (created_at AT TIME ZONE 'UTC')::date, offer_id, publisher_id, coalesce(country, ''), count(*), count(*) FILTER (WHERE counts_unique)
@@ -162,11 +196,12 @@ public sealed class ClickStore(NpgsqlDataSource db)
             ON CONFLICT (day, offer_id, publisher_id, smart_link_id, smart_rule) DO UPDATE
                 SET clicks = click_rollup_smart.clicks + excluded.clicks, unique_clicks = click_rollup_smart.unique_clicks + excluded.unique_clicks
         )
-        INSERT INTO click_rollup_subs (day, offer_id, publisher_id, sub1, sub2, sub3, sub4, sub5, clicks, unique_clicks)
+        INSERT INTO click_rollup_subs (day, offer_id, publisher_id, sub1, sub2, sub3, sub4, sub5, clicks, unique_clicks, cost)
         SELECT (created_at AT TIME ZONE 'UTC')::date, offer_id, publisher_id, coalesce(sub1, ''), coalesce(sub2, ''), coalesce(sub3, ''),
-               coalesce(sub4, ''), coalesce(sub5, ''), count(*), count(*) FILTER (WHERE counts_unique)
+               coalesce(sub4, ''), coalesce(sub5, ''), count(*), count(*) FILTER (WHERE counts_unique), sum(cost)
         FROM ins GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
         ON CONFLICT (day, offer_id, publisher_id, sub1, sub2, sub3, sub4, sub5) DO UPDATE
-            SET clicks = click_rollup_subs.clicks + excluded.clicks, unique_clicks = click_rollup_subs.unique_clicks + excluded.unique_clicks
+            SET clicks = click_rollup_subs.clicks + excluded.clicks, unique_clicks = click_rollup_subs.unique_clicks + excluded.unique_clicks,
+                cost = click_rollup_subs.cost + excluded.cost
         """;
 }

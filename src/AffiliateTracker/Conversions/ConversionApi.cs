@@ -123,6 +123,12 @@ public static class ConversionApi
         public string? Country { get; init; }
         public bool IsUnique { get; init; }
         public bool IsBot { get; init; }
+        public string? DeviceType { get; init; }
+        public string? Os { get; init; }
+        public string? OsVersion { get; init; }
+        public string? Browser { get; init; }
+        public int? Asn { get; init; }
+        public bool? IsDatacenter { get; init; }
     }
 
     /// The clicks behind conversions the caller already holds (the review queue shows them beside each conversion).
@@ -130,7 +136,8 @@ public static class ConversionApi
     {
         if (rows.Count == 0) return [];
         var clicks = await conn.QueryAsync<ClickView>("""
-            SELECT k.click_id, k.created_at, host(k.ip) AS ip, k.user_agent, k.referrer, k.country, k.is_unique, k.is_bot
+            SELECT k.click_id, k.created_at, host(k.ip) AS ip, k.user_agent, k.referrer, k.country, k.is_unique, k.is_bot,
+                   k.device_type, k.os, k.os_version, k.browser, k.asn, k.is_datacenter
             FROM clicks k JOIN unnest(@ids, @times) AS c(id, at) ON k.click_id = c.id AND k.created_at = c.at
             """, new { ids = rows.Select(r => r.ClickId).ToArray(), times = rows.Select(r => r.ClickCreatedAt).ToArray() });
         return clicks.GroupBy(c => c.ClickId).ToDictionary(g => g.Key, g => g.First());

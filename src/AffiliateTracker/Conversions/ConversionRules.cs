@@ -1,14 +1,14 @@
 namespace AffiliateTracker.Conversions;
 
 /// The rules that decide when a conversion may be approved, each written once. A flag (too_fast, bot_click,
-/// over_cap, ip_velocity, amount_over_limit) holds a conversion for a human: it is never approved by the hold,
+/// datacenter, over_cap, ip_velocity, amount_over_limit) holds a conversion for a human: it is never approved by the hold,
 /// nor by the advertiser, only by an admin. A conversion a browser reported waits for the advertiser's
 /// confirmation before the hold may approve it. The Redis scripts in ConversionRecorder keep the same rules
 /// for postbacks answered before PostgreSQL knows the conversion (the "|review" and "|unconfirmed" marks).
 public static class ConversionRules
 {
     /// Every flag a conversion may carry (PostbackHandler and the recorder's scripts set them).
-    public static readonly string[] Flags = ["too_fast", "bot_click", "over_cap", "ip_velocity", "amount_over_limit"];
+    public static readonly string[] Flags = ["too_fast", "bot_click", "datacenter", "over_cap", "ip_velocity", "amount_over_limit"];
 
     /// The status a new conversion starts in: what the postback asked for, except that a flagged one waits.
     public static string StatusOnArrival(string? requested, IReadOnlyCollection<string> flags) =>

@@ -34,6 +34,9 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
         if (creates.Count > 0)
         {
             var inserted = await InsertAsync(conn, tx, creates);
+            // The click's traffic details, for reports by device, browser and network without a join. The click is
+            // almost always in PostgreSQL by now (it flushes within a second of the redirect); if not, they stay unknown.
+            await conn.ExecuteAsync(TrafficOfClicksSql, new { ids = inserted.ToArray() }, tx);
             await PublisherPostbackOutbox.EnqueueAsync(conn, tx, snapshot,
                 creates.Where(c => inserted.Contains(c.Id)).Select(c => (c.EventId, ConversionRow.From(c))), now);
 
@@ -156,6 +159,12 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
             while (await reader.ReadAsync()) inserted.Add(reader.GetString(0));
         return inserted;
     }
+
+    private const string TrafficOfClicksSql = """
+        UPDATE conversions c SET device_type = k.device_type, os = k.os, os_version = k.os_version, browser = k.browser, asn = k.asn,
+            is_datacenter = k.is_datacenter
+        FROM clicks k WHERE c.id = ANY(@ids) AND k.click_id = c.click_id AND k.created_at = c.click_created_at
+        """;
 
     private const string StagingSql = """
         CREATE TEMP TABLE conversion_staging (LIKE conversions INCLUDING DEFAULTS, event_id uuid, actor text, reason text) ON COMMIT DROP

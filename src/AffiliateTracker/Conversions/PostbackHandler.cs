@@ -16,7 +16,7 @@ namespace AffiliateTracker.Conversions;
 /// the visitor's to forge) is bounded by the goal and waits for the advertiser's confirmation.
 public sealed class PostbackHandler(
     NetworkCache network, ClickLookup clicks, ConversionRecorder recorder, PostbackSigning signing, IOptions<ConversionOptions> options,
-    VisitorCountry countries, TimeProvider time)
+    VisitorCountry countries, TrafficClassifier traffic, TimeProvider time)
 {
     private readonly ConversionOptions _options = options.Value;
 
@@ -82,6 +82,9 @@ public sealed class PostbackHandler(
         if (money.OverLimit) flags.Add("amount_over_limit");
         if (now - click.CreatedAt < _options.MinTimeToConvert) flags.Add("too_fast");
         if (click.IsBot) flags.Add("bot_click");
+        // A click from a hosting or cloud network is a server, not a shopper, far more often than not.
+        var clickAddress = IPAddress.TryParse(click.Ip, out var parsed) ? parsed : null;
+        if (traffic.Networks.Lookup(clickAddress) is { IsHosting: true }) flags.Add("datacenter");
         var status0 = ConversionRules.StatusOnArrival(req.Status, flags);
         var awaiting = fromBrowser && !offer.PixelAutoApprove;
 
@@ -91,7 +94,7 @@ public sealed class PostbackHandler(
             money.Payout, money.Revenue,
             click.Sub1, click.Sub2, click.Sub3, click.Sub4, click.Sub5, click.Source, click.Ip,
             // The redirect looked the country up only where it decided where the visitor went.
-            click.Country ?? (IPAddress.TryParse(click.Ip, out var clickIp) ? countries.Lookup(clickIp) : null),
+            click.Country ?? (clickAddress is null ? null : countries.Lookup(clickAddress)),
             flags.ToArray(), via == Via.Pixel ? "pixel" : "postback", now, now + offer.HoldPeriod, now, actor, req.Reason, awaiting);
 
         var dedupeTtl = offer.AttributionWindow + offer.HoldPeriod + _options.DedupeGrace;

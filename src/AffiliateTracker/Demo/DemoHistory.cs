@@ -13,6 +13,14 @@ public sealed class DemoHistory(NpgsqlDataSource db, PayoutRuns payouts, TimePro
     public const string Source = "demo-history";
     private static readonly string[] Countries = ["US", "DE", "GB", "VN", "TR", "RU", "CN", "BR"];
     private static readonly string[] Placements = ["blog", "newsletter", "youtube", "telegram"];
+    // Visitors' devices and networks, in rough proportion; the last is a cloud server (a data-centre click).
+    private static readonly (int Weight, string Device, string Os, string? OsVersion, string Browser, int Asn, bool Datacenter)[] Visitors =
+    [
+        (35, "mobile", "iOS", "18", "Mobile Safari", 3320, false), (28, "mobile", "Android", "14", "Chrome Mobile", 12389, false),
+        (18, "desktop", "Windows", "10", "Chrome", 7922, false), (8, "desktop", "macOS", "10", "Safari", 3215, false),
+        (5, "tablet", "iOS", "17", "Mobile Safari", 3320, false), (3, "mobile", "Android", "13", "Samsung Internet", 12389, false),
+        (3, "desktop", "Linux", null, "Chrome", 16509, true),
+    ];
 
     public async Task SeedAsync()
     {
@@ -21,9 +29,11 @@ public sealed class DemoHistory(NpgsqlDataSource db, PayoutRuns payouts, TimePro
 
         var now = time.GetUtcNow();
         var links = (await conn.QueryAsync<(long Id, long OfferId, long PublisherId, long AdvertiserId, string Currency, string Goal, string PayoutType,
-            decimal Payout, string RevenueType, decimal Revenue, int HoldHours)>("""
-            SELECT l.id, l.offer_id, l.publisher_id, o.advertiser_id, o.currency, g.code, g.payout_type, g.payout, g.revenue_type, g.revenue, o.hold_period_hours
+            decimal Payout, string RevenueType, decimal Revenue, int HoldHours, string PublisherName)>("""
+            SELECT l.id, l.offer_id, l.publisher_id, o.advertiser_id, o.currency, g.code, g.payout_type, g.payout, g.revenue_type, g.revenue, o.hold_period_hours,
+                   p.name AS publisher_name
             FROM tracking_links l JOIN offers o ON o.id = l.offer_id JOIN goals g ON g.offer_id = o.id AND g.code = o.default_goal
+            JOIN publishers p ON p.id = l.publisher_id
             WHERE l.code LIKE 'demo-%' ORDER BY l.id
             """)).ToList();
         var random = new Random(20261204);
@@ -42,7 +52,15 @@ public sealed class DemoHistory(NpgsqlDataSource db, PayoutRuns payouts, TimePro
                     var country = Countries[random.Next(Countries.Length)];
                     var sub1 = Placements[random.Next(Placements.Length)];
                     var bot = random.Next(40) == 0;
-                    clicks.Add(new { clickId, at, link.OfferId, link.PublisherId, linkId = link.Id, sub1, country, unique = random.Next(5) != 0, bot });
+                    var pick = random.Next(100);
+                    var visitor = Visitors.First(v => (pick -= v.Weight) < 0);
+                    // Bob buys his traffic: every click of his cost 6 cents.
+                    decimal? cost = link.PublisherName == "Bob's Deals" ? 0.06m : null;
+                    clicks.Add(new
+                    {
+                        clickId, at, link.OfferId, link.PublisherId, linkId = link.Id, sub1, country, unique = random.Next(5) != 0, bot,
+                        device = bot ? "bot" : visitor.Device, visitor.Os, visitor.OsVersion, visitor.Browser, visitor.Asn, visitor.Datacenter, cost,
+                    });
                     if (random.Next(100) >= 6) continue;
 
                     var tooFast = !bot && random.Next(25) == 0;
@@ -53,7 +71,7 @@ public sealed class DemoHistory(NpgsqlDataSource db, PayoutRuns payouts, TimePro
                     var payout = link.PayoutType == "percent" ? Math.Round(amount!.Value * link.Payout / 100m, 2) : link.Payout;
                     var revenue = link.RevenueType == "percent" ? Math.Round(amount!.Value * link.Revenue / 100m, 2) : link.Revenue;
                     var holdUntil = convertedAt.AddHours(link.HoldHours);
-                    string[] flags = bot ? ["bot_click"] : tooFast ? ["too_fast"] : [];
+                    string[] flags = bot ? ["bot_click"] : visitor.Datacenter ? ["datacenter"] : tooFast ? ["too_fast"] : [];
                     var status = flags.Length > 0 ? "pending" : random.Next(12) == 0 ? "rejected" : holdUntil <= now.UtcDateTime ? "approved" : "pending";
                     var changedAt = status switch { "approved" => holdUntil, "rejected" => convertedAt.AddHours(20), _ => convertedAt };
                     if (changedAt > now.UtcDateTime) changedAt = now.UtcDateTime;
@@ -77,14 +95,15 @@ public sealed class DemoHistory(NpgsqlDataSource db, PayoutRuns payouts, TimePro
         await using (var tx = await conn.BeginTransactionAsync())
         {
             await conn.ExecuteAsync("""
-                INSERT INTO clicks (click_id, created_at, offer_id, publisher_id, link_id, sub1, source, ip, user_agent, country, is_unique, is_bot)
+                INSERT INTO clicks (click_id, created_at, offer_id, publisher_id, link_id, sub1, source, ip, user_agent, country, is_unique, is_bot,
+                    device_type, os, os_version, browser, asn, is_datacenter, cost)
                 VALUES (@clickId, @at, @OfferId, @PublisherId, @linkId, @sub1, 'demo-history', '203.0.113.7',
-                        'Mozilla/5.0 (demo history)', @country, @unique, @bot)
+                        'Mozilla/5.0 (demo history)', @country, @unique, @bot, @device, @Os, @OsVersion, @Browser, @Asn, @Datacenter, @cost)
                 """, clicks, tx);
             // The rollups reports read, as the click flusher keeps them.
             await conn.ExecuteAsync("""
                 INSERT INTO click_rollup_hour
-                SELECT date_trunc('hour', created_at), offer_id, publisher_id, count(*), count(*) FILTER (WHERE is_unique AND NOT is_bot)
+                SELECT date_trunc('hour', created_at), offer_id, publisher_id, count(*), count(*) FILTER (WHERE is_unique AND NOT is_bot), coalesce(sum(cost), 0)
                 FROM clicks WHERE source = 'demo-history' GROUP BY 1, 2, 3
                 ON CONFLICT (hour, offer_id, publisher_id) DO UPDATE SET clicks = click_rollup_hour.clicks + excluded.clicks,
                     unique_clicks = click_rollup_hour.unique_clicks + excluded.unique_clicks;
@@ -95,10 +114,21 @@ public sealed class DemoHistory(NpgsqlDataSource db, PayoutRuns payouts, TimePro
                     unique_clicks = click_rollup_country.unique_clicks + excluded.unique_clicks;
                 INSERT INTO click_rollup_subs
                 SELECT (created_at AT TIME ZONE 'UTC')::date, offer_id, publisher_id, coalesce(sub1, ''), '', '', '', '', count(*),
-                       count(*) FILTER (WHERE is_unique AND NOT is_bot)
+                       count(*) FILTER (WHERE is_unique AND NOT is_bot), coalesce(sum(cost), 0)
                 FROM clicks WHERE source = 'demo-history' GROUP BY 1, 2, 3, 4
                 ON CONFLICT (day, offer_id, publisher_id, sub1, sub2, sub3, sub4, sub5) DO UPDATE SET clicks = click_rollup_subs.clicks + excluded.clicks,
-                    unique_clicks = click_rollup_subs.unique_clicks + excluded.unique_clicks;
+                    unique_clicks = click_rollup_subs.unique_clicks + excluded.unique_clicks, cost = click_rollup_subs.cost + excluded.cost;
+                INSERT INTO click_rollup_device
+                SELECT (created_at AT TIME ZONE 'UTC')::date, offer_id, publisher_id, device_type, os, coalesce(os_version, ''), browser, count(*),
+                       count(*) FILTER (WHERE is_unique AND NOT is_bot)
+                FROM clicks WHERE source = 'demo-history' GROUP BY 1, 2, 3, 4, 5, 6, 7
+                ON CONFLICT (day, offer_id, publisher_id, device_type, os, os_version, browser) DO UPDATE SET clicks = click_rollup_device.clicks + excluded.clicks,
+                    unique_clicks = click_rollup_device.unique_clicks + excluded.unique_clicks;
+                INSERT INTO click_rollup_network
+                SELECT (created_at AT TIME ZONE 'UTC')::date, offer_id, publisher_id, asn, is_datacenter, count(*), count(*) FILTER (WHERE is_unique AND NOT is_bot)
+                FROM clicks WHERE source = 'demo-history' GROUP BY 1, 2, 3, 4, 5
+                ON CONFLICT (day, offer_id, publisher_id, asn, is_datacenter) DO UPDATE SET clicks = click_rollup_network.clicks + excluded.clicks,
+                    unique_clicks = click_rollup_network.unique_clicks + excluded.unique_clicks;
                 """, transaction: tx);
             await conn.ExecuteAsync("""
                 INSERT INTO conversions (id, click_id, click_created_at, offer_id, advertiser_id, publisher_id, goal, txid, dedupe_key, status, amount,
@@ -106,6 +136,12 @@ public sealed class DemoHistory(NpgsqlDataSource db, PayoutRuns payouts, TimePro
                 VALUES (@id, @clickId, @clickAt, @OfferId, @AdvertiserId, @PublisherId, @goal, @txid, 't:' || @txid, @status, @amount,
                     @currency, @payout, @revenue, @sub1, @country, @flags, 'postback', @createdAt, @holdUntil, @changedAt)
                 """, conversions, tx);
+            // Conversions carry their click's traffic details, as the conversion flusher copies them.
+            await conn.ExecuteAsync("""
+                UPDATE conversions c SET device_type = k.device_type, os = k.os, os_version = k.os_version, browser = k.browser, asn = k.asn,
+                    is_datacenter = k.is_datacenter
+                FROM clicks k WHERE k.source = 'demo-history' AND k.click_id = c.click_id AND k.created_at = c.click_created_at
+                """, transaction: tx);
             await conn.ExecuteAsync("""
                 INSERT INTO conversion_status_history (event_id, conversion_id, from_status, to_status, actor, reason, changed_at)
                 VALUES (@eventId, @id, @from, @to, @actor, @reason, @at)

@@ -7,13 +7,15 @@ namespace AffiliateTracker.Console.Admin;
 
 /// Flagged conversions waiting for an admin (too_fast, bot_click, over_cap, ip_velocity, amount_over_limit), each
 /// with the click behind it, approved or rejected one by one or in bulk.
-public sealed class ReviewModel(NpgsqlDataSource db, NetworkCache network, Shared.StatusChanges changes, TimeProvider time) : ConsolePage
+public sealed class ReviewModel(NpgsqlDataSource db, NetworkCache network, Shared.StatusChanges changes, TimeProvider time,
+    Clicks.TrafficClassifier traffic) : ConsolePage
 {
     [BindProperty(SupportsGet = true)] public string? Flag { get; set; }
     public List<ConversionRow> Rows { get; private set; } = [];
     public Dictionary<string, ConversionApi.ClickView> Clicks { get; private set; } = [];
     public DateTime Now { get; } = time.GetUtcNow().UtcDateTime;
     public string OfferName(long id) => network.Current.Offer(id)?.Name ?? "#" + id;
+    public string NetworkName(int asn) => traffic.Networks.NameOf(asn) ?? "";
 
     public async Task OnGetAsync()
     {

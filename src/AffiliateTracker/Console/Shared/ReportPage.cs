@@ -8,9 +8,10 @@ namespace AffiliateTracker.Console.Shared;
 
 /// A report page for any role: the reports API's query (ReportApi.RunAsync) in the caller's scope, with a date
 /// range, a time zone and a grouping, shown as a table or downloaded as CSV.
-public abstract class ReportPage(NpgsqlDataSource db, TimeProvider time) : ConsolePage
+public abstract class ReportPage(NpgsqlDataSource db, TimeProvider time, Clicks.TrafficClassifier traffic) : ConsolePage
 {
-    private static readonly string[] Common = ["day", "offer", "country", "sub1", "sub2", "sub3", "sub4", "sub5"];
+    private static readonly string[] Common = ["day", "offer", "country", "sub1", "sub2", "sub3", "sub4", "sub5",
+        "device_type", "os", "browser", "asn", "datacenter"];
     /// Admins also group by publisher; publishers see only their own traffic anyway.
     public string[] Groupings => Caller.IsAdmin ? [.. Common, "publisher"] : Common;
     public static readonly string[] Zones = ["UTC", "Europe/London", "Europe/Berlin", "Europe/Moscow", "Europe/Istanbul", "Asia/Ho_Chi_Minh",
@@ -24,6 +25,8 @@ public abstract class ReportPage(NpgsqlDataSource db, TimeProvider time) : Conso
     public List<Dictionary<string, object?>> Rows { get; private set; } = [];
     public List<string> Dimensions { get; private set; } = ["day"];
     public bool WithRevenue => !Caller.IsPublisher;
+    /// What the traffic cost and its return: for publishers (their media buying) and admins, not advertisers.
+    public bool WithCost => !Caller.IsAdvertiser;
 
     public async Task<IActionResult> OnGetAsync(string? format)
     {
@@ -36,7 +39,7 @@ public abstract class ReportPage(NpgsqlDataSource db, TimeProvider time) : Conso
         var query = ReportApi.ReportQuery.Parse(Group, Tz, From, To.Value.Date.AddDays(1), time.GetUtcNow().UtcDateTime);
         Dimensions = query.Dimensions;
         await using var conn = await db.OpenConnectionAsync();
-        Rows = await ReportApi.RunAsync(conn, query, Caller);
+        Rows = await ReportApi.RunAsync(conn, query, Caller, traffic.Networks);
         return format == "csv" ? Csv() : Page();
     }
 
@@ -47,12 +50,17 @@ public abstract class ReportPage(NpgsqlDataSource db, TimeProvider time) : Conso
     {
         null => "–",
         DateTime d => T.Date(d),
+        bool b => b ? T["Review.Datacenter"] : "–",
+        int asn when dimension == "asn" => $"AS{asn} {row.GetValueOrDefault("network")}",
+        string device when dimension == "device_type" => T["Device." + device],
         var v => Convert.ToString(v, CultureInfo.InvariantCulture) ?? "",
     };
 
     private FileContentResult Csv()
     {
-        var columns = Dimensions.Select(Key).Concat(Counts).Concat(["cr", "epc", "payout"]).Concat(WithRevenue ? ["revenue", "profit"] : []).ToList();
+        var columns = Dimensions.Select(Key).Concat(Dimensions.Contains("asn") ? ["network"] : []).Concat(Counts).Concat(["cr", "epc", "payout"])
+            .Concat(WithRevenue ? ["revenue", "profit"] : []).Concat(WithCost ? (WithRevenue ? ["cost", "publisher_profit", "net_profit", "roi"] : ["cost", "profit", "roi"]) : [])
+            .ToList();
         var csv = new StringBuilder(string.Join(',', columns)).Append('\n');
         foreach (var row in Rows)
             csv.AppendJoin(',', columns.Select(c => row.GetValueOrDefault(c) switch
