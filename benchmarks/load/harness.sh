@@ -123,6 +123,10 @@ json() { python3 -c "import sys,json; print(json.load(sys.stdin)$1)"; }
 # "name{} 1" is "name 1": OpenTelemetry's exporter writes empty braces on series without labels.
 metric() { curl -s "$BASE/metrics" | awk -v m="$1" '{ sub(/\{\} /, " ") } index($0, m" ") == 1 {print $2}' | tail -n 1 | cut -d. -f1; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
+# CPU (user + system clock ticks) of every process with this name: redis-server, postgres (its backends, WAL
+# writer, checkpointer...). Nothing else on the machine runs them while the harness does.
+cpu_ticks_of() { for p in $(pgrep -x "$1"); do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null; done | awk '{s += $1} END {print s + 0}'; }
+TICK_US=$(( 1000000 / $(getconf CLK_TCK) ))
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$SERVER_PID/status"; }
 offer=$(api "$BASE/api/v1/offers" | json "[0]['id']")
 
@@ -175,20 +179,24 @@ drain_stop() {
   echo "deferred flush: once it answered /health, the flush-only instance wrote $clicks click rows and $conversions conversion rows in ${secs}s ($(python3 -c "print(round(($clicks + $conversions) / $secs))") rows/s; the count is polled every 0.5 s)"
 }
 
-table_header() { printf '\n%-22s %10s %9s %9s %9s %9s %7s %8s\n' "run" "req/s" "p50 ms" "p99 ms" "p99.9 ms" "errors" "cpu %" "rss MB"; }
-table_row() { printf '%-22s %10s %9s %9s %9s %9s %7s %8s\n' "$@"; }
+table_header() { printf '\n%-22s %10s %9s %9s %9s %9s %7s %8s %24s\n' "run" "req/s" "p50 ms" "p99 ms" "p99.9 ms" "errors" "cpu %" "rss MB" "cpu us/req trk/redis/pg"; }
+table_row() { printf '%-22s %10s %9s %9s %9s %9s %7s %8s %24s\n' "$@"; }
+# CPU microseconds per request of the tracker, Redis and PostgreSQL over one run: what each request cost each tier.
+per_request() { # requests tracker-ticks redis-ticks pg-ticks
+  python3 -c "r = max($1, 1); print(f'{$2 * $TICK_US / r:.1f}/{$3 * $TICK_US / r:.1f}/{$4 * $TICK_US / r:.1f}')"
+}
 
 compare() { # name tracker-script nginx-path
   local name="$1" script="$2" best_t=0 best_n=0 sum_t=0 sum_n=0 r t n c0 c1 p99t p99n
   table_header
   for round in $(seq 1 "$ROUNDS"); do
     n=$(PATH_PREFIX=/c/any run_wrk "http://127.0.0.1:$NGINX_PORT" "$HERE/clicks.lua")
-    table_row "nginx 302 #$round" "$(field "$n" rps)" "$(field "$n" p50_ms)" "$(field "$n" p99_ms)" "$(field "$n" p999_ms)" "$(( $(field "$n" errors) + $(field "$n" bad_status) ))" "-" "-"
-    c0=$(cpu_ticks)
+    table_row "nginx 302 #$round" "$(field "$n" rps)" "$(field "$n" p50_ms)" "$(field "$n" p99_ms)" "$(field "$n" p999_ms)" "$(( $(field "$n" errors) + $(field "$n" bad_status) ))" "-" "-" "-"
+    c0=$(cpu_ticks); r0=$(cpu_ticks_of redis-server); g0=$(cpu_ticks_of postgres)
     t=$(run_wrk "$BASE" "$script")
-    c1=$(cpu_ticks)
+    c1=$(cpu_ticks); r1=$(cpu_ticks_of redis-server); g1=$(cpu_ticks_of postgres)
     table_row "tracker $name #$round" "$(field "$t" rps)" "$(field "$t" p50_ms)" "$(field "$t" p99_ms)" "$(field "$t" p999_ms)" "$(( $(field "$t" errors) + $(field "$t" bad_status) ))" \
-      "$(( (c1 - c0) / DURATION ))" "$(rss_mb)"
+      "$(( (c1 - c0) / DURATION ))" "$(rss_mb)" "$(per_request "$(field "$t" requests)" $((c1 - c0)) $((r1 - r0)) $((g1 - g0)))"
     sum_t=$(python3 -c "print($sum_t + $(field "$t" rps))"); sum_n=$(python3 -c "print($sum_n + $(field "$n" rps))")
     p99t=$(field "$t" p99_ms); p99n=$(field "$n" p99_ms)
   done
@@ -251,12 +259,12 @@ postbacks_mode() {
   table_header
   for round in $(seq 1 "$ROUNDS"); do
     n=$(PATH_PREFIX=/c/any run_wrk "http://127.0.0.1:$NGINX_PORT" "$HERE/clicks.lua")
-    table_row "nginx 302 #$round" "$(field "$n" rps)" "$(field "$n" p50_ms)" "$(field "$n" p99_ms)" "$(field "$n" p999_ms)" "$(( $(field "$n" errors) + $(field "$n" bad_status) ))" "-" "-"
-    c0=$(cpu_ticks)
+    table_row "nginx 302 #$round" "$(field "$n" rps)" "$(field "$n" p50_ms)" "$(field "$n" p99_ms)" "$(field "$n" p999_ms)" "$(( $(field "$n" errors) + $(field "$n" bad_status) ))" "-" "-" "-"
+    c0=$(cpu_ticks); r0=$(cpu_ticks_of redis-server); g0=$(cpu_ticks_of postgres)
     t=$(CLICKS="$clicks" TOKEN=demo-postback-token RUN="h$(date +%s%N)" run_wrk "$BASE" "$HERE/postbacks.lua")
-    c1=$(cpu_ticks)
+    c1=$(cpu_ticks); r1=$(cpu_ticks_of redis-server); g1=$(cpu_ticks_of postgres)
     table_row "tracker postbacks #$round" "$(field "$t" rps)" "$(field "$t" p50_ms)" "$(field "$t" p99_ms)" "$(field "$t" p999_ms)" "$(( $(field "$t" errors) + $(field "$t" bad_status) ))" \
-      "$(( (c1 - c0) / DURATION ))" "$(rss_mb)"
+      "$(( (c1 - c0) / DURATION ))" "$(rss_mb)" "$(per_request "$(field "$t" requests)" $((c1 - c0)) $((r1 - r0)) $((g1 - g0)))"
   done
   created1=$(metric 'at_postbacks_total{via="postback",decision="created"}'); dup1=$(metric 'at_postbacks_total{via="postback",decision="duplicate"}')
   drain_start

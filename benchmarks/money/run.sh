@@ -2,7 +2,7 @@
 # Reports and reconciliation at scale: seeds 10 million clicks (30 days, 20 offers, 100 publishers, 10
 # countries, 20 placements per sub1) and 100,000 conversions into a separate database, starts the server
 # (Release) against it, and times through the API:
-#   - 30-day reports grouped by day, by offer and day, by country, by sub1; reference: the same report
+#   - 30-day reports grouped by day, by offer and day, by country, by sub1, by device type, by browser; reference: the same report
 #     computed from the raw clicks table, timed in the same run;
 #   - a 100,000-row reconciliation upload; reference: a bare \copy of the same CSV into a table.
 #   benchmarks/money/run.sh [CLICKS] [CONVERSIONS]
@@ -35,24 +35,34 @@ INSERT INTO publishers (name, min_payout) SELECT 'Publisher ' || i, 50 FROM gene
 INSERT INTO offer_access (offer_id, publisher_id) SELECT 1 + (p * 7 + k) % 20, p FROM generate_series(1, 100) p, generate_series(0, 2) k ON CONFLICT DO NOTHING;
 INSERT INTO api_keys (key_hash, role, name) VALUES (sha256('$KEY'::bytea), 'admin', 'bench');
 SET synchronous_commit = off;
-INSERT INTO clicks (click_id, created_at, offer_id, publisher_id, sub1, country, is_unique, is_bot)
+INSERT INTO clicks (click_id, created_at, offer_id, publisher_id, sub1, country, is_unique, is_bot, device_type, os, os_version, browser, asn, is_datacenter)
 SELECT md5(i::text), now() - (i % 2592000) * interval '1 second' - random() * interval '1 second',
        1 + ((i % 100 + 1) * 7 + i % 3) % 20, i % 100 + 1, 'p' || (i % 20),
-       (ARRAY['US','DE','GB','FR','BR','IN','JP','CA','AU','ES'])[1 + i % 10], i % 4 <> 0, i % 50 = 0
+       (ARRAY['US','DE','GB','FR','BR','IN','JP','CA','AU','ES'])[1 + i % 10], i % 4 <> 0, i % 50 = 0,
+       (ARRAY['mobile','mobile','desktop','mobile','desktop','tablet','mobile','desktop','mobile','tv'])[1 + i % 10],
+       (ARRAY['iOS','Android','Windows','Android','macOS','iOS','iOS','Linux','Android','Tizen'])[1 + i % 10], (13 + i % 5)::text,
+       (ARRAY['Mobile Safari','Chrome Mobile','Chrome','Samsung Internet','Safari','Mobile Safari','Chrome Mobile iOS','Firefox','Yandex Browser','Chrome'])[1 + (i / 7) % 10],
+       (ARRAY[3320,7922,12389,16509,15169,3215,6830,8359,5089,13335])[1 + (i / 3) % 10], (i / 3) % 10 IN (3, 4, 9)
 FROM generate_series(1, $CLICKS) i;
 INSERT INTO click_rollup_hour SELECT date_trunc('hour', created_at), offer_id, publisher_id, count(*), count(*) FILTER (WHERE is_unique AND NOT is_bot) FROM clicks GROUP BY 1, 2, 3;
 INSERT INTO click_rollup_country SELECT (created_at AT TIME ZONE 'UTC')::date, offer_id, publisher_id, coalesce(country, ''), count(*), count(*) FILTER (WHERE is_unique AND NOT is_bot) FROM clicks GROUP BY 1, 2, 3, 4;
 INSERT INTO click_rollup_subs SELECT (created_at AT TIME ZONE 'UTC')::date, offer_id, publisher_id, coalesce(sub1, ''), '', '', '', '', count(*), count(*) FILTER (WHERE is_unique AND NOT is_bot) FROM clicks GROUP BY 1, 2, 3, 4;
+INSERT INTO click_rollup_device SELECT (created_at AT TIME ZONE 'UTC')::date, offer_id, publisher_id, device_type, os, os_version, browser, count(*), count(*) FILTER (WHERE is_unique AND NOT is_bot) FROM clicks GROUP BY 1, 2, 3, 4, 5, 6, 7;
+INSERT INTO click_rollup_network SELECT (created_at AT TIME ZONE 'UTC')::date, offer_id, publisher_id, asn, is_datacenter, count(*), count(*) FILTER (WHERE is_unique AND NOT is_bot) FROM clicks GROUP BY 1, 2, 3, 4, 5;
 INSERT INTO conversions (id, click_id, click_created_at, offer_id, advertiser_id, publisher_id, goal, txid, dedupe_key, status, amount, currency,
-                         payout, revenue, sub1, country, via, created_at, hold_until, status_changed_at)
+                         payout, revenue, sub1, country, via, created_at, hold_until, status_changed_at, device_type, os, os_version, browser, asn, is_datacenter)
 SELECT 'cv' || i, md5((i * 97)::text), now(), 1 + ((i % 100 + 1) * 7 + i % 3) % 20, 1, i % 100 + 1, 'sale', 'bench-' || i, 't:bench-' || i,
        (ARRAY['pending','approved','approved','rejected'])[1 + i % 4], 100, 'USD', 5, 8, 'p' || (i % 20),
        (ARRAY['US','DE','GB','FR','BR','IN','JP','CA','AU','ES'])[1 + i % 10], 'postback',
-       now() - (i % 2592000) * interval '1 second', now() + interval '30 days', now()
+       now() - (i % 2592000) * interval '1 second', now() + interval '30 days', now(),
+       (ARRAY['mobile','mobile','desktop','mobile','desktop','tablet','mobile','desktop','mobile','tv'])[1 + i % 10],
+       (ARRAY['iOS','Android','Windows','Android','macOS','iOS','iOS','Linux','Android','Tizen'])[1 + i % 10], (13 + i % 5)::text,
+       (ARRAY['Mobile Safari','Chrome Mobile','Chrome','Samsung Internet','Safari','Mobile Safari','Chrome Mobile iOS','Firefox','Yandex Browser','Chrome'])[1 + (i / 7) % 10],
+       (ARRAY[3320,7922,12389,16509,15169,3215,6830,8359,5089,13335])[1 + (i / 3) % 10], (i / 3) % 10 IN (3, 4, 9)
 FROM generate_series(1, $CONVERSIONS) i;
 ANALYZE;
 SQL
-echo "seeded in $(( $(date +%s) - start )) s: $(psql "$PG" -tAc 'select count(*) from clicks') clicks, $(psql "$PG" -tAc 'select count(*) from conversions') conversions, rollup rows: hour $(psql "$PG" -tAc 'select count(*) from click_rollup_hour'), country $(psql "$PG" -tAc 'select count(*) from click_rollup_country'), subs $(psql "$PG" -tAc 'select count(*) from click_rollup_subs')"
+echo "seeded in $(( $(date +%s) - start )) s: $(psql "$PG" -tAc 'select count(*) from clicks') clicks, $(psql "$PG" -tAc 'select count(*) from conversions') conversions, rollup rows: hour $(psql "$PG" -tAc 'select count(*) from click_rollup_hour'), country $(psql "$PG" -tAc 'select count(*) from click_rollup_country'), subs $(psql "$PG" -tAc 'select count(*) from click_rollup_subs'), device $(psql "$PG" -tAc 'select count(*) from click_rollup_device'), network $(psql "$PG" -tAc 'select count(*) from click_rollup_network')"
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 api_time() { for _ in 1 2 3; do curl -s -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT$1"; done | median; }
@@ -60,13 +70,15 @@ raw_time() { for _ in 1 2 3; do psql "$PG" -qAt -c '\timing on' -c "$1" | awk '/
 
 echo "== 30-day reports (median of 3, seconds)"
 printf "%-28s %10s %14s %8s\n" "group by" "API" "raw clicks" "ratio"
-for g in day offer,day country sub1; do
+for g in day offer,day country sub1 device_type browser; do
   api=$(api_time "/api/v1/reports?group_by=$g")
   case $g in
     day) raw="SELECT date_trunc('day', created_at), count(*), count(*) FILTER (WHERE is_unique AND NOT is_bot) FROM clicks WHERE created_at >= now() - interval '30 days' GROUP BY 1" ;;
     offer,day) raw="SELECT offer_id, date_trunc('day', created_at), count(*), count(*) FILTER (WHERE is_unique AND NOT is_bot) FROM clicks WHERE created_at >= now() - interval '30 days' GROUP BY 1, 2" ;;
     country) raw="SELECT country, count(*), count(*) FILTER (WHERE is_unique AND NOT is_bot) FROM clicks WHERE created_at >= now() - interval '30 days' GROUP BY 1" ;;
     sub1) raw="SELECT sub1, count(*), count(*) FILTER (WHERE is_unique AND NOT is_bot) FROM clicks WHERE created_at >= now() - interval '30 days' GROUP BY 1" ;;
+    device_type) raw="SELECT device_type, count(*), count(*) FILTER (WHERE is_unique AND NOT is_bot) FROM clicks WHERE created_at >= now() - interval '30 days' GROUP BY 1" ;;
+    browser) raw="SELECT browser, count(*), count(*) FILTER (WHERE is_unique AND NOT is_bot) FROM clicks WHERE created_at >= now() - interval '30 days' GROUP BY 1" ;;
   esac
   rawt=$(raw_time "$raw")
   printf "%-28s %10s %14s %8s\n" "$g" "$api" "$rawt" "$(python3 -c "print(f'{$rawt/$api:.1f}x faster')")"

@@ -16,10 +16,16 @@ public sealed record TrafficDetails(string DeviceType, string? Os, string? OsVer
 public sealed class TrafficClassifier
 {
     private const int MaxRemembered = 200_000;
+    /// A user agent never seen costs about 0.2 ms of expressions; beyond this many a second (a flood of made-up
+    /// ones) the rest get their device type only, unremembered, so the flusher keeps up.
+    public const int MaxParsesPerSecond = 2_000;
+    private long _window;
+    private int _parsedInWindow;
     private readonly UserAgentParser _agents;
     private readonly ConcurrentDictionary<string, (string Device, string? Os, string? OsVersion, string? Browser)> _seen = new(StringComparer.Ordinal);
 
     public NetworkLookup Networks { get; }
+    public UserAgentParser Agents => _agents;
 
     public TrafficClassifier(UserAgentParser agents, NetworkLookup networks) => (_agents, Networks) = (agents, networks);
 
@@ -55,14 +61,25 @@ public sealed class TrafficClassifier
         var ua = userAgent ?? "";
         if (!_seen.TryGetValue(ua, out var agent))
         {
-            var (browser, os, osVersion) = ua.Length == 0 ? (null, null, null) : _agents.Parse(ua);
-            agent = (DeviceType(ua), Os(os), osVersion, browser is "Other" ? null : browser);
-            if (_seen.Count >= MaxRemembered) _seen.Clear();
-            _seen[ua] = agent;
+            if (TakeParse())
+            {
+                var (browser, os, osVersion) = ua.Length == 0 ? (null, null, null) : _agents.Parse(ua);
+                agent = (DeviceType(ua), Os(os), osVersion, browser is "Other" ? null : browser);
+                if (_seen.Count >= MaxRemembered) _seen.Clear();
+                _seen[ua] = agent;
+            }
+            else agent = (DeviceType(ua), null, null, null);
         }
         var network = ip is not null && IPAddress.TryParse(ip, out var address) ? Networks.Lookup(address) : null;
         return new TrafficDetails(isBot ? "bot" : agent.Device, agent.Os, agent.OsVersion, agent.Browser, network?.Asn,
             network?.IsHosting ?? (Networks.Ranges > 0 ? false : null));
+    }
+
+    private bool TakeParse()
+    {
+        var second = Environment.TickCount64 / 1000;
+        if (Interlocked.Exchange(ref _window, second) != second) Interlocked.Exchange(ref _parsedInWindow, 0);
+        return Interlocked.Increment(ref _parsedInWindow) <= MaxParsesPerSecond;
     }
 
     // uap-core's names, with Apple's current one for the Mac and "Other" as unknown.

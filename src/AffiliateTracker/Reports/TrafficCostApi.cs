@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using AffiliateTracker.Access;
 using AffiliateTracker.Http;
 using Dapper;
@@ -7,7 +9,8 @@ using Npgsql;
 
 namespace AffiliateTracker.Reports;
 
-public sealed record TrafficCostInput(string? Day, long? OfferId, string? Sub1, string? Amount, string? Currency);
+public sealed record TrafficCostInput(string? Day, long? OfferId, string? Sub1,
+    [property: JsonConverter(typeof(TrafficCostApi.AmountText))] string? Amount, string? Currency);
 public sealed record TrafficCostUpload(long? PublisherId, TrafficCostInput[]? Costs);
 
 public sealed class TrafficCostView
@@ -32,6 +35,21 @@ public static class TrafficCostApi
     public const int MaxRows = 10_000;
 
     public sealed record Problem(int Row, string Message);
+
+    /// An amount as a JSON number or string, kept as its text: each row's amount is checked with the row, so one
+    /// bad amount is reported with the others instead of failing the whole body.
+    public sealed class AmountText : JsonConverter<string?>
+    {
+        public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.TokenType switch
+        {
+            JsonTokenType.Number => System.Text.Encoding.UTF8.GetString(reader.ValueSpan),
+            JsonTokenType.String => reader.GetString(),
+            JsonTokenType.Null => null,
+            _ => throw new JsonException("amount must be a number"),
+        };
+
+        public override void Write(Utf8JsonWriter writer, string? value, JsonSerializerOptions options) => writer.WriteStringValue(value);
+    }
 
     public static void MapTrafficCosts(this RouteGroupBuilder api)
     {

@@ -68,6 +68,9 @@ public sealed partial class RequestGenerator
             (4, f => new("GET", "/reports", "/reports", Query: f.Query(Filters(f, ("from", Date(f)), ("to", Date(f)), ("group_by", GroupBy(f)), ("tz", f.Pick(Payloads.TimeZones)))))),
             (0.3, _ => new("GET", "/ledger-check", "/ledger-check")),
             (6, LinksThatSellApi),
+            (2, f => new("POST", "/costs", "/costs", [("publisher_id", f.Chance(0.8) ? t.SacrificialPublisherId.ToString() : f.Pick(Payloads.Ids)),
+                ("costs", f.Chance(0.7) ? $"[{{\"day\":{Str(Date(f))},\"offer_id\":{t.SacrificialOfferId},\"sub1\":{Str(f.Word())},\"amount\":{Str(f.Amount())},\"currency\":{Str(f.Pick(new[] { "USD", "QQA", "XYZ", "" }))}}}]" : Str(f.Nasty()))])),
+            (1, f => new("GET", "/costs", "/costs", Query: f.Query(Filters(f, ("from", Date(f)), ("to", Date(f)), ("offer_id", Id(f, t.Offers[0].Id)))))),
             (2, f => new(f.Pick(new[] { "DELETE", "PUT", "PATCH", "POST", "HEAD", "OPTIONS", "TRACE" }), "wrong method", f.Pick(new[] { "/me", "/offers", "/reports", "/ledger-check", "/balances", "/links/1" })))
         )(f);
 
@@ -121,7 +124,7 @@ public sealed partial class RequestGenerator
 
     private static string GroupBy(Fuzz f)
     {
-        var dims = new[] { "day", "hour", "offer", "publisher", "goal", "country", "sub1", "sub2", "sub3", "sub4", "sub5", "smart_link", "smart_rule", "x", "", "day,day", "' OR 1=1" };
+        var dims = new[] { "day", "hour", "offer", "publisher", "goal", "country", "sub1", "sub2", "sub3", "sub4", "sub5", "smart_link", "smart_rule", "device_type", "os", "browser", "asn", "datacenter", "x", "", "day,day", "' OR 1=1" };
         return string.Join(f.Chance(0.9) ? "," : f.Pick(new[] { ";", " ", ",,", "%2C" }), Enumerable.Range(0, f.Next(1, 4)).Select(_ => f.Pick(dims)));
     }
 

@@ -47,6 +47,9 @@ public sealed partial class RequestGenerator(AbuseTarget t)
             ps.Add((name, value));
         }
         if (ps.Count > 0 && f.Chance(0.1)) ps.Add((ps[0].Item1, f.Nasty())); // repeated parameter
+        // What the click cost: good, negative, absurd, malformed, in an unknown currency.
+        if (f.Chance(0.05)) ps.Add(("cost", f.Pick(new[] { "0.05", "0", "-1", "1e3", "abc", "999999", "0.1234567", "1,5", f.Nasty() })));
+        if (f.Chance(0.02)) ps.Add(("cost_currency", f.Pick(new[] { "EUR", "XXX", "usd", f.Nasty() })));
         if (f.Chance(0.03)) ps.Add(("sub1", new string('s', f.Pick(new[] { 6_000, 7_900, 9_000, 40_000 })))); // up to and past the request-line limit
         return ps;
     }
