@@ -43,12 +43,20 @@ public sealed class UserAgentParser
             if (entry is null || colon < 0) continue;
             entry[trimmed[..colon]] = Unquote(trimmed[(colon + 2)..]);
         }
+        // An expression .NET cannot read (a newer regexes.yaml may use syntax it lacks) is left out, not fatal.
         Parser[] Build(string section, string familyKey, string versionKey) => sections.GetValueOrDefault(section, [])
             .Where(e => e.ContainsKey("regex"))
-            .Select(e => new Parser(
-                new Regex(e["regex"], RegexOptions.Compiled | RegexOptions.CultureInvariant | (e.GetValueOrDefault("regex_flag") == "i" ? RegexOptions.IgnoreCase : 0),
-                    TimeSpan.FromMilliseconds(50)),
-                e.GetValueOrDefault(familyKey), e.GetValueOrDefault(versionKey)))
+            .Select(e =>
+            {
+                try
+                {
+                    return new Parser(new Regex(e["regex"], RegexOptions.Compiled | RegexOptions.CultureInvariant
+                        | (e.GetValueOrDefault("regex_flag") == "i" ? RegexOptions.IgnoreCase : 0), TimeSpan.FromMilliseconds(50)),
+                        e.GetValueOrDefault(familyKey), e.GetValueOrDefault(versionKey));
+                }
+                catch (ArgumentException) { return null; }
+            })
+            .OfType<Parser>()
             .ToArray();
         return new UserAgentParser(Build("user_agent_parsers", "family_replacement", "v1_replacement"),
             Build("os_parsers", "os_replacement", "os_v1_replacement"));

@@ -153,7 +153,8 @@ public static class TrafficCostApi
         var lines = new string(text, 0, n).Split('\n');
         var fields = new List<string>();
         if (lines.Length == 0 || !CsvLine.TrySplit(lines[0].Trim('\uFEFF', '\r'), fields, out _)) throw ApiException.Invalid("csv", "needs a header row");
-        var index = fields.Select((f, i) => (Name: f.Trim().ToLowerInvariant(), i)).ToDictionary(x => x.Name, x => x.i);
+        var index = new Dictionary<string, int>();
+        for (var i = 0; i < fields.Count; i++) index.TryAdd(fields[i].Trim().ToLowerInvariant(), i);
         foreach (var required in new[] { "day", "offer_id", "amount" })
             if (!index.ContainsKey(required)) throw ApiException.Invalid("csv", "header must name day, offer_id and amount (and optionally sub1, currency)");
         var rows = new List<TrafficCostInput>();
