@@ -160,6 +160,10 @@ public sealed class SmartLinkTests(ConversionApp app) : IClassFixture<Conversion
             r["conversions"]!.GetValue<long>())).ToList();
         var id = link["id"]!.GetValue<long>();
         Assert.Equal([(id, 1, 1L, 1L), (id, 2, 2L, 0L)], rows);
+        var withOffer = await s.Publisher.GetAsync($"/api/v1/reports?group_by=smart_link,offer&from={from}&to={to}");
+        Assert.Equal(HttpStatusCode.OK, withOffer.StatusCode);
+        var byOffer = (await withOffer.Content.ReadFromJsonAsync<JsonArray>())!.Single()!;
+        Assert.Equal((3L, 1L), (byOffer["clicks"]!.GetValue<long>(), byOffer["conversions"]!.GetValue<long>()));
     }
 
     [Fact]
@@ -190,6 +194,8 @@ public sealed class SmartLinkTests(ConversionApp app) : IClassFixture<Conversion
         Assert.Equal(HttpStatusCode.NotFound, (await other.Publisher.GetAsync($"/api/v1/smart-links/{link["id"]}")).StatusCode);
         var disabled = await s.Publisher.PatchAsJsonAsync($"/api/v1/smart-links/{link["id"]}", new { status = "disabled" });
         Assert.Equal(HttpStatusCode.OK, disabled.StatusCode);
-        Assert.Equal(Fallback, (await VisitAsync(link, Windows)).Headers.Location!.OriginalString);
+        // The fallback is the publisher's own URL: a disabled smart link sends nobody there.
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/s/{link["code"]!.GetValue<string>()}");
+        Assert.Equal(HttpStatusCode.NotFound, (await app.Browser().SendAsync(request)).StatusCode);
     }
 }

@@ -181,7 +181,9 @@ public sealed class TrafficDetailsTests(ConversionApp app) : IClassFixture<Conve
         Assert.Equal(0, await ConversionApp.CountAsync("SELECT count(*) FROM traffic_costs WHERE offer_id = @OfferId", n));
         var advertiser = app.WithKey(await app.IssueKeyAsync("advertiser", advertiserId: n.AdvertiserId));
         Assert.Equal(HttpStatusCode.Forbidden, (await advertiser.PostAsJsonAsync("/api/v1/costs", body)).StatusCode);
-        // A repeated column is read from its first place, not a server error.
+        var nullRow = await publisher.PostAsJsonAsync("/api/v1/costs", new { costs = new object?[] { null } });
+        Assert.Equal(HttpStatusCode.BadRequest, nullRow.StatusCode);
+                // A repeated column is read from its first place, not a server error.
         var repeated = await publisher.PostAsync("/api/v1/costs/csv",
             new StringContent($"day,offer_id,amount,amount\n{day},{n.OfferId},1.00,2.00\n", Encoding.UTF8, "text/csv"));
         Assert.Equal(HttpStatusCode.OK, repeated.StatusCode);

@@ -80,8 +80,8 @@ public static class ClickEndpoints
     }
 
     // A smart link's rules pick the offer from the snapshot; the click is then that offer's, with the smart link
-    // and rule recorded on it. A disabled smart link, a suspended publisher or no offer able to take the
-    // visitor sends them to the smart link's fallback, and no click is recorded.
+    // and rule recorded on it. No offer able to take the visitor sends them to the smart link's fallback, and no
+    // click is recorded; a disabled smart link or a suspended publisher answers 404.
     private static Task SmartLink(HttpContext http, string code, NetworkCache network, ClickRecorder recorder, CapCounters caps,
         TimeProvider time, TrackerMetrics metrics, VisitorCountry countries)
     {
@@ -90,9 +90,10 @@ public static class ClickEndpoints
         if (smart is null) return Refuse(http, metrics, "unknown_link", ErrorPage.Result(http, 404, "unknown_link", "This tracking link does not exist."));
         var headers = http.Request.Headers;
         var country = VisitorCountry.FromHeader(headers[VisitorCountry.CloudflareHeader]) ?? countries.Lookup(http.Connection.RemoteIpAddress);
-        var choice = smart.IsActive && snapshot.Publisher(smart.PublisherId) is { IsActive: true }
-            ? SmartLinkChoice.Choose(snapshot, smart, country, headers.UserAgent.ToString(), caps, time.GetUtcNow())
-            : null;
+        // The fallback is the publisher's own URL: a disabled smart link or a suspended publisher sends nobody there.
+        if (!smart.IsActive || snapshot.Publisher(smart.PublisherId) is not { IsActive: true })
+            return Refuse(http, metrics, "refused", ErrorPage.Result(http, 404, "link_disabled", "This tracking link is not active."));
+        var choice = SmartLinkChoice.Choose(snapshot, smart, country, headers.UserAgent.ToString(), caps, time.GetUtcNow());
         if (choice is not { } chosen)
         {
             metrics.Click("fallback");
@@ -156,7 +157,9 @@ public static class ClickEndpoints
                 if (snapshot.Rate(currency.ToUpperInvariant(), offer.Currency) is not { } rate)
                     return Refuse(http, metrics, "invalid", ErrorPage.Result(http, 400, "invalid_cost_currency",
                         "cost_currency must be the offer's currency or one the network has an exchange rate for."));
-                c = decimal.Round(c * rate, 6);
+                // The cap holds in the offer's currency too: a huge rate must not turn a bid into an overflow.
+                if (rate > 1_000_000m || (c = decimal.Round(c * rate, 6)) > MaxClickCost)
+                    return Refuse(http, metrics, "invalid", ErrorPage.Result(http, 400, "invalid_cost", $"cost must be at most {MaxClickCost} in the offer's currency."));
             }
             cost = c;
         }

@@ -86,7 +86,8 @@ public static class FeedReader
             case "category" when r.Depth == 3:
                 var id = r.GetAttribute("id");
                 var (name, _) = await TextAsync(r);
-                if (id is not null && categories.Count < 100_000) categories[id] = name.Trim();
+                // Bounded: a feed's category list is small, and a hostile one must not fill memory.
+                if (id is not null && categories.Count < 10_000) categories[id] = name.Trim() is { Length: > 500 } longName ? longName[..500] : name.Trim();
                 return null;
             case "offer" when r.Depth == 3:
                 var line = lines.LineNumber;

@@ -95,7 +95,9 @@ public static class FeedWriter
             await w.WriteElementStringAsync(null, "url", null, link(p.Url));
             await w.WriteElementStringAsync(null, "price", null, Amount(p.Price));
             await w.WriteElementStringAsync(null, "currencyId", null, p.Currency);
-            if (p.Category is not null) await w.WriteElementStringAsync(null, "categoryId", null, categories[p.Category].ToString(CultureInfo.InvariantCulture));
+            // An import may have committed between the two reads: a category it added is left out, not a broken download.
+            if (p.Category is not null && categories.TryGetValue(p.Category, out var categoryId))
+                await w.WriteElementStringAsync(null, "categoryId", null, categoryId.ToString(CultureInfo.InvariantCulture));
             if (p.Image is not null) await w.WriteElementStringAsync(null, "picture", null, p.Image);
             await w.WriteElementStringAsync(null, "name", null, XmlText(p.Name));
             await w.WriteEndElementAsync();

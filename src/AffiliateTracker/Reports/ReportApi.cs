@@ -126,6 +126,8 @@ public static class ReportApi
         var scopeR = caller.Scope(null, "r.publisher_id", advertiserCondition: "r.offer_id IN (SELECT id FROM offers WHERE advertiser_id = @callerAdvertiser)");
         var scopeC = caller.Scope("c.advertiser_id", "c.publisher_id");
         var names = string.Join(", ", q.Dimensions.Select(Name));
+        // By position inside the CTEs: a bare name (offer_id) would be ambiguous where conversions join clicks.
+        var positions = string.Join(", ", Enumerable.Range(1, q.Dimensions.Count));
         string CostDim(string d) => d switch
         {
             "day" => "t.day::timestamp", "offer" => "t.offer_id", "publisher" => "t.publisher_id", _ => "t.sub1",
@@ -135,15 +137,15 @@ public static class ReportApi
         var uploaded = q.UploadedCost ? $"""
             SELECT {string.Join(", ", q.Dimensions.Select(d => $"{CostDim(d)} AS {Name(d)}"))}, sum(t.amount) AS cost
             FROM traffic_costs t
-            WHERE t.day >= (@since AT TIME ZONE 'UTC')::date AND t.day < (@until AT TIME ZONE 'UTC')::date + 1 AND {scopeT}
-            GROUP BY {names}
+            WHERE t.day >= (@since AT TIME ZONE 'UTC')::date AND t.day <= ((@until - interval '1 microsecond') AT TIME ZONE 'UTC')::date AND {scopeT}
+            GROUP BY {positions}
             """ : null;
         return $"""
             WITH k AS (
                 SELECT {string.Join(", ", q.Dimensions.Select(d => $"{ClickDim(d)} AS {Name(d)}"))}, sum(r.clicks) AS clicks, sum(r.unique_clicks) AS unique_clicks,
                        {(q.ClickCost ? "sum(r.cost)" : q.UploadedCost ? "0" : "NULL::numeric")} AS cost
                 FROM {rollup} r WHERE {period} AND {scopeR}
-                GROUP BY {names}
+                GROUP BY {positions}
             ), v AS (
                 SELECT {string.Join(", ", q.Dimensions.Select(d => $"{ConvDim(d)} AS {Name(d)}"))},
                        count(*) FILTER (WHERE c.status = 'pending') AS pending, count(*) FILTER (WHERE c.status = 'approved') AS approved,
@@ -151,7 +153,7 @@ public static class ReportApi
                        coalesce(sum(c.payout) FILTER (WHERE c.status <> 'rejected'), 0) AS payout,
                        coalesce(sum(c.revenue) FILTER (WHERE c.status <> 'rejected'), 0) AS revenue
                 FROM conversions c {(q.Smart ? SmartClicks : "")} WHERE c.created_at >= @since AND c.created_at < @until AND {scopeC}
-                GROUP BY {names}
+                GROUP BY {positions}
             )
             {(uploaded is null ? "" : $", u AS ({uploaded})")}
             SELECT {names}, sum(clicks) AS clicks, sum(unique_clicks) AS unique_clicks, sum(pending) AS pending, sum(approved) AS approved,

@@ -106,6 +106,7 @@ public static class TrafficCostApi
         for (var i = 0; i < rows.Count; i++)
         {
             var r = rows[i];
+            if (r is null) { problems.Add(new Problem(i + 1, "must be an object")); continue; }
             string? Check(out (DateOnly, long, string, decimal, string) row)
             {
                 row = default;
