@@ -4,6 +4,8 @@
 #   deploy/services.sh down    stop both
 #   deploy/services.sh status  say what runs
 #   deploy/services.sh env [DB] print the connection settings (eval "$(deploy/services.sh env)")
+#   deploy/services.sh cluster up|down|status|env   a local Redis Cluster instead (deploy/redis-cluster.sh)
+#   deploy/services.sh replica up|down|status|env   a streaming replica of PostgreSQL for reads (deploy/pg-replica.sh)
 # Settings (same names as deploy/docker-compose.yml): AT_REDIS_PORT, AT_PG_PORT, AT_PG_DB, AT_DATA_DIR.
 set -euo pipefail
 
@@ -120,5 +122,8 @@ case "${1:-up}" in
     redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && echo "redis: up (127.0.0.1:$REDIS_PORT)" || echo "redis: down"
     psql -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -tAc 'select 1' >/dev/null 2>&1 && echo "postgres: up (127.0.0.1:$PG_PORT)" || echo "postgres: down" ;;
   env) print_env "${2:-}" ;;
-  *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
+  install) ensure_installed ;;
+  cluster) ensure_installed; exec bash "$ROOT/deploy/redis-cluster.sh" "${2:-up}" ;;
+  replica) ensure_installed; exec bash "$ROOT/deploy/pg-replica.sh" "${2:-up}" ;;
+  *) echo "usage: $0 up|down|status|env|cluster|replica" >&2; exit 2 ;;
 esac

@@ -37,6 +37,7 @@ builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.N
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
 builder.Services.AddTrustedProxies(builder.Configuration);
 builder.Services.AddStorage(builder.Configuration);
+builder.Services.AddHealth(builder.Configuration);
 builder.Services.AddTelemetry(builder.Configuration);
 builder.Services.AddNetworkConfiguration(builder.Configuration);
 builder.Services.AddClickTracking(builder.Configuration);

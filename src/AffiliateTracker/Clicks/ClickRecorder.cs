@@ -24,10 +24,12 @@ public sealed class ClickRecorder : BackgroundService
     private readonly TrackerMetrics _metrics;
     private readonly ClickStore _store;
 
-    public ClickRecorder(ConnectionMultiplexer redis, RedisKeys keys, IOptions<ClickOptions> options,
-        ILogger<ClickRecorder> log, CapCounters caps, TrackerMetrics metrics, ClickStore store)
+    private readonly ReplicaAcks _replicaAcks;
+
+    public ClickRecorder([FromKeyedServices(RedisKeys.RecordingConnection)] ConnectionMultiplexer redis, RedisKeys keys, IOptions<ClickOptions> options,
+        ILogger<ClickRecorder> log, CapCounters caps, TrackerMetrics metrics, ClickStore store, ReplicaAcks replicaAcks)
     {
-        _redis = redis; _keys = keys; _options = options.Value; _log = log; _caps = caps; _metrics = metrics; _store = store;
+        _redis = redis; _keys = keys; _replicaAcks = replicaAcks; _options = options.Value; _log = log; _caps = caps; _metrics = metrics; _store = store;
         metrics.ClicksBuffered = () => Buffered;
         _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(_options.MaxBuffered)
         {
@@ -181,6 +183,7 @@ public sealed class ClickRecorder : BackgroundService
     {
         var db = _redis.GetDatabase();
         var tasks = new List<Task>(8);
+        var streams = new List<RedisKey>(1);
         // Per shard and minute: ONE HSET of the attribution records, one EXPIREAT, and ONE stream entry holding
         // the full records. A batch is almost always one group: three commands for up to MaxBatch clicks.
         foreach (var group in batch.GroupBy(p => (Shard: _keys.ClickShard(p.Click.ClickId), Minute: MinuteOf(p.Click.CreatedAt))))
@@ -192,6 +195,7 @@ public sealed class ClickRecorder : BackgroundService
             tasks.Add(db.HashSetAsync(hash, records));
             tasks.Add(db.KeyExpireAsync(hash, (group.Key.Minute + TimeSpan.FromMinutes(1) + _options.HotPeriod).UtcDateTime));
             tasks.Add(db.AddAsync(_keys.ClickStream(group.Key.Shard), ClickCodec.EncodeBatch(clicks)));
+            streams.Add(_keys.ClickStream(group.Key.Shard));
         }
         var counters = CountersOf(batch);
         var totals = new Task<long>[counters.Count];
@@ -204,6 +208,9 @@ public sealed class ClickRecorder : BackgroundService
         }
         await Task.WhenAll(tasks.Concat(totals));
         for (var i = 0; i < counters.Count; i++) _caps.Observe(counters[i].Key, totals[i].Result);
+        // After the writes, not pipelined with them: a write redirected to another primary (a slot on the move)
+        // must be waited for there. On a timeout the whole batch is written again; the flusher's insert is idempotent.
+        await _replicaAcks.ConfirmAsync(_redis, streams);
     }
 
     private static DateTimeOffset MinuteOf(DateTimeOffset t) => new(t.Year, t.Month, t.Day, t.Hour, t.Minute, 0, TimeSpan.Zero);

@@ -7,7 +7,8 @@ namespace AffiliateTracker.Conversions;
 /// The Redis side of a conversion. Each script touches only keys of the offer's shard slot, so dedupe,
 /// cap counting and the append to the stream happen atomically: a postback answered 200 is in the stream
 /// (Redis AOF) exactly once, however many identical postbacks race.
-public sealed class ConversionRecorder(ConnectionMultiplexer redis, RedisKeys keys, ILogger<ConversionRecorder> log) : IAsyncDisposable
+public sealed class ConversionRecorder([FromKeyedServices(RedisKeys.RecordingConnection)] ConnectionMultiplexer redis, RedisKeys keys,
+    ReplicaAcks replicaAcks, ILogger<ConversionRecorder> log) : IAsyncDisposable
 {
     public ValueTask DisposeAsync() => _creates.DisposeAsync();
 
@@ -78,6 +79,10 @@ public sealed class ConversionRecorder(ConnectionMultiplexer redis, RedisKeys ke
             var r = (RedisResult[])(await call)!;
             for (var j = 0; j < indexes.Length; j++) results[indexes[j]] = r[j];
         }
+        // One WAIT per primary for the whole batch: on a timeout every postback of it answers 503 and is retried
+        // by its advertiser, and the retry finds the dedupe record (duplicate) or, after a failover that lost
+        // it, records the conversion again.
+        await replicaAcks.ConfirmAsync(redis, batch.Select(b => b.Keys[1]).Distinct());
         return results;
     });
 
@@ -140,9 +145,11 @@ public sealed class ConversionRecorder(ConnectionMultiplexer redis, RedisKeys ke
 
     public async Task<(ConfirmResult Result, string? ConversionId, string? Status)> ConfirmAsync(ConversionConfirmed confirmation)
     {
+        var stream = keys.ConversionStream(keys.ConversionShard(confirmation.OfferId));
         var r = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(ConfirmScript,
-            [keys.ConversionDedupe(confirmation.OfferId, confirmation.Goal, confirmation.DedupeKey), keys.ConversionStream(keys.ConversionShard(confirmation.OfferId))],
+            [keys.ConversionDedupe(confirmation.OfferId, confirmation.Goal, confirmation.DedupeKey), stream],
             [ConversionJson.Serialize(confirmation)]))!;
+        await replicaAcks.ConfirmAsync(redis, [stream]);
         if ((int)r[0] == -1) return (ConfirmResult.NotFound, null, null);
         var (id, status) = Split((string)r[1]!);
         return ((int)r[0] == 1 ? ConfirmResult.Confirmed : ConfirmResult.AlreadyConfirmed, id, status);
@@ -151,9 +158,11 @@ public sealed class ConversionRecorder(ConnectionMultiplexer redis, RedisKeys ke
     public async Task<(ChangeResult Result, string? ConversionId, string? Status)> ChangeStatusAsync(
         long offerId, string goal, string dedupeKey, ConversionStatusChanged change)
     {
+        var stream = keys.ConversionStream(keys.ConversionShard(offerId));
         var r = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(ChangeScript,
-            [keys.ConversionDedupe(offerId, goal, dedupeKey), keys.ConversionStream(keys.ConversionShard(offerId))],
+            [keys.ConversionDedupe(offerId, goal, dedupeKey), stream],
             [change.To, ConversionJson.Serialize(change), string.Join(',', ConversionStatus.AllowedFrom(change.To))]))!;
+        await replicaAcks.ConfirmAsync(redis, [stream]);
         var code = (int)r[0];
         if (code == -1) return (ChangeResult.NotFound, null, null);
         var (id, status) = Split((string)r[1]!);

@@ -21,7 +21,7 @@ public static class ClickStatsApi
     /// Daily click counts per offer and publisher, in the caller's scope, from the flushed clicks.
     public static void MapClickStats(this RouteGroupBuilder api)
     {
-        api.MapGet("/stats/clicks", async (Caller caller, NpgsqlDataSource db, TimeProvider time, DateTime? from, DateTime? to, [FromQuery(Name = "offer_id")] long? offerId) =>
+        api.MapGet("/stats/clicks", async (Caller caller, AffiliateTracker.Storage.ReportDatabase reads, TimeProvider time, DateTime? from, DateTime? to, [FromQuery(Name = "offer_id")] long? offerId) =>
         {
             var earliest = new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
             var latest = new DateTime(2100, 1, 1, 0, 0, 0, DateTimeKind.Utc);
@@ -31,7 +31,7 @@ public static class ClickStatsApi
             var since = (from ?? until.AddDays(-30)).ToUniversalTime();
             if (since >= until) throw ApiException.Invalid("from", "must be before to");
             if (until - since > TimeSpan.FromDays(366)) throw ApiException.Invalid("from", "must be at most 366 days before to");
-            await using var conn = await db.OpenConnectionAsync();
+            await using var conn = await reads.Source.OpenConnectionAsync();
             return await conn.QueryAsync<ClickStatsRow>($"""
                 SELECT date_trunc('day', c.created_at AT TIME ZONE 'UTC') AS day, c.offer_id, c.publisher_id,
                        count(*) AS clicks, count(*) FILTER (WHERE c.is_unique AND NOT c.is_bot) AS unique_clicks,

@@ -34,11 +34,11 @@ public static class ReportApi
 
     public static void MapReportApi(this RouteGroupBuilder api)
     {
-        api.MapGet("/reports", async (Caller caller, NpgsqlDataSource db, TimeProvider time, Clicks.TrafficClassifier traffic, DateTime? from, DateTime? to,
+        api.MapGet("/reports", async (Caller caller, AffiliateTracker.Storage.ReportDatabase reads, TimeProvider time, Clicks.TrafficClassifier traffic, DateTime? from, DateTime? to,
             [Microsoft.AspNetCore.Mvc.FromQuery(Name = "group_by")] string? groupBy, string? tz) =>
         {
             var query = ReportQuery.Parse(groupBy, tz, from, to, time.GetUtcNow().UtcDateTime);
-            await using var conn = await db.OpenConnectionAsync();
+            await using var conn = await reads.Source.OpenConnectionAsync();
             return await RunAsync(conn, query, caller, traffic.Networks);
         }).WithTags("Reports");
     }

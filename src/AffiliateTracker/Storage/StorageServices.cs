@@ -14,6 +14,7 @@ public static class StorageServices
         var redis = config.GetConnectionString("Redis")
             ?? throw new InvalidOperationException("ConnectionStrings:Redis is not set (see README: deploy/services.sh env)");
         services.AddSingleton(_ => new NpgsqlDataSourceBuilder(postgres).Build());
+        ReportDatabase.Add(services, config);
         // Columns are snake_case, C# properties PascalCase.
         Dapper.DefaultTypeMap.MatchNamesWithUnderscores = true;
         // abortConnect=false: the server starts, and redirects keep working, while Redis is unreachable.
@@ -27,7 +28,14 @@ public static class StorageServices
         // redirect waiting behind that reply would wait for all of it (benchmarks/README.md).
         services.AddSingleton(_ => Connect("requests"));
         services.AddKeyedSingleton(RedisKeys.FlusherConnection, (_, _) => Connect("flushers"));
-        services.AddSingleton(new RedisKeys(config["Redis:KeyPrefix"] ?? "at:", config.GetValue("Conversions:StreamShards", 1), config.GetValue("Clicks:StreamShards", 1)));
+        var redisOptions = config.GetSection("Redis");
+        services.Configure<RedisOptions>(redisOptions);
+        services.AddSingleton<ReplicaAcks>();
+        // Clicks and postbacks are recorded on a connection of their own when they wait for replicas: WAIT blocks
+        // the connection it is sent on until the replicas answer, and lookups must not queue behind it.
+        services.AddKeyedSingleton(RedisKeys.RecordingConnection, (sp, _) => redisOptions.GetValue<int>(nameof(RedisOptions.ReplicaAcks)) > 0
+            ? Connect("recording") : sp.GetRequiredService<ConnectionMultiplexer>());
+        services.AddSingleton(new RedisKeys(redisOptions[nameof(RedisOptions.KeyPrefix)] ?? "at:", config.GetValue("Conversions:StreamShards", 1), config.GetValue("Clicks:StreamShards", 1)));
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton<FlushConsumer>();
         // Test-only fault injection (tests/fault); off unless Faults:CrashAfterFlushCommit is set.

@@ -12,7 +12,7 @@ namespace AffiliateTracker.Console.Admin;
 
 /// The network today: clicks, conversions and money (per currency), the flushes' backlog and lag (as /health
 /// reports them), what waits for an admin, and the ledger check on demand.
-public sealed class IndexModel(NpgsqlDataSource db, ConnectionMultiplexer redis, RedisKeys keys, ClickRecorder recorder, TimeProvider time) : ConsolePage
+public sealed class IndexModel(NpgsqlDataSource db, ReportDatabase reads, ConnectionMultiplexer redis, RedisKeys keys, ClickRecorder recorder, TimeProvider time) : ConsolePage
 {
     public long Clicks { get; private set; }
     public long UniqueClicks { get; private set; }
@@ -34,8 +34,10 @@ public sealed class IndexModel(NpgsqlDataSource db, ConnectionMultiplexer redis,
     private async Task LoadAsync()
     {
         var now = time.GetUtcNow().UtcDateTime;
+        List<Dictionary<string, object?>> today;
+        await using (var replica = await reads.Source.OpenConnectionAsync())
+            today = await ReportApi.RunAsync(replica, new ReportApi.ReportQuery(["day"], "UTC", now.Date, now), Caller);
         await using var conn = await db.OpenConnectionAsync();
-        var today = await ReportApi.RunAsync(conn, new ReportApi.ReportQuery(["day"], "UTC", now.Date, now), Caller);
         Clicks = today.Sum(r => (long)r["clicks"]!);
         UniqueClicks = today.Sum(r => (long)r["unique_clicks"]!);
         Conversions = today.Sum(r => (long)r["conversions"]!);
@@ -47,6 +49,6 @@ public sealed class IndexModel(NpgsqlDataSource db, ConnectionMultiplexer redis,
                    (SELECT count(*) FROM conversions WHERE status = 'pending' AND cardinality(flags) > 0),
                    (SELECT count(*) FROM payout_runs WHERE status = 'draft')
             """);
-        Health = await HealthEndpoints.ReadAsync(redis, db, keys, recorder, time);
+        Health = await HealthEndpoints.ReadAsync(redis, db, reads, keys, recorder, time);
     }
 }

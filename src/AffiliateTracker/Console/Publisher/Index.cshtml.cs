@@ -8,7 +8,7 @@ namespace AffiliateTracker.Console.Publisher;
 
 /// The publisher's dashboard: today, yesterday, 7 and 30 days (UTC), and the last 30 days as a chart, read
 /// through the reports API's own query in the publisher's scope.
-public sealed class IndexModel(NpgsqlDataSource db, TimeProvider time) : ConsolePage
+public sealed class IndexModel(AffiliateTracker.Storage.ReportDatabase reads, TimeProvider time) : ConsolePage
 {
     public sealed record Period(string Key, long Clicks, long UniqueClicks, long Conversions, decimal? Cr, decimal? Epc, IReadOnlyList<(string Currency, decimal Amount)> Earnings);
 
@@ -20,7 +20,7 @@ public sealed class IndexModel(NpgsqlDataSource db, TimeProvider time) : Console
         var now = time.GetUtcNow().UtcDateTime;
         var today = now.Date;
         var query = new ReportApi.ReportQuery(["day"], "UTC", today.AddDays(-29), now);
-        await using var conn = await db.OpenConnectionAsync();
+        await using var conn = await reads.Source.OpenConnectionAsync();
         var rows = await ReportApi.RunAsync(conn, query, Caller);
         var byDay = rows.ToDictionary(r => ((DateTime)r["day"]!).Date);
         // Earnings per currency: an offer pays in its own currency, and sums never mix them.

@@ -8,7 +8,7 @@ namespace AffiliateTracker.Console.Shared;
 
 /// A report page for any role: the reports API's query (ReportApi.RunAsync) in the caller's scope, with a date
 /// range, a time zone and a grouping, shown as a table or downloaded as CSV.
-public abstract class ReportPage(NpgsqlDataSource db, TimeProvider time, Clicks.TrafficClassifier traffic) : ConsolePage
+public abstract class ReportPage(AffiliateTracker.Storage.ReportDatabase db, TimeProvider time, Clicks.TrafficClassifier traffic) : ConsolePage
 {
     private static readonly string[] Common = ["day", "offer", "country", "sub1", "sub2", "sub3", "sub4", "sub5",
         "device_type", "os", "browser", "asn", "datacenter"];
@@ -23,6 +23,8 @@ public abstract class ReportPage(NpgsqlDataSource db, TimeProvider time, Clicks.
     [BindProperty(SupportsGet = true)] public string? Group { get; set; }
 
     public List<Dictionary<string, object?>> Rows { get; private set; } = [];
+    public AffiliateTracker.Storage.ReplicaLag? ReplicaLag { get; private set; }
+    public bool ReplicaLagUnknown { get; private set; }
     public List<string> Dimensions { get; private set; } = ["day"];
     public bool WithRevenue => !Caller.IsPublisher;
     /// What the traffic cost and its return: for publishers (their media buying) and admins, not advertisers.
@@ -38,8 +40,11 @@ public abstract class ReportPage(NpgsqlDataSource db, TimeProvider time, Clicks.
         // The form's "to" is a day, included whole.
         var query = ReportApi.ReportQuery.Parse(Group, Tz, From, To.Value.Date.AddDays(1), time.GetUtcNow().UtcDateTime);
         Dimensions = query.Dimensions;
-        await using var conn = await db.OpenConnectionAsync();
+        await using var conn = await db.Source.OpenConnectionAsync();
         Rows = await ReportApi.RunAsync(conn, query, Caller, traffic.Networks);
+        // Reports read from the replica when there is one: say how fresh they are.
+        try { ReplicaLag = await db.LagAsync(); }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException) { ReplicaLagUnknown = db.IsReplica; }
         return format == "csv" ? Csv() : Page();
     }
 
