@@ -44,8 +44,10 @@ up() {
       || { log "cluster create failed; see $DIR/create.log"; exit 1; }
   fi
   for _ in $(seq 1 100); do
-    local ok=1; for p in $PORTS; do state_ok "$p" || ok=0; done
-    if [ "$ok" = 1 ]; then log "redis cluster up on 127.0.0.1:$FIRST-$((FIRST + 5)) (3 primaries, 3 replicas)"; return; fi
+    # Ready when every node sees the whole cluster and three replicas are in sync with their primaries.
+    local ok=1 synced=0; for p in $PORTS; do state_ok "$p" || ok=0; done
+    for p in $PORTS; do redis-cli -h 127.0.0.1 -p "$p" info replication 2>/dev/null | grep -q 'master_link_status:up' && synced=$((synced + 1)); done
+    if [ "$ok" = 1 ] && [ "$synced" -ge 3 ]; then log "redis cluster up on 127.0.0.1:$FIRST-$((FIRST + 5)) (3 primaries, 3 replicas)"; return; fi
     sleep 0.2
   done
   log "the cluster did not reach state ok; see $DIR/*/redis.log"; exit 1

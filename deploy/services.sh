@@ -98,6 +98,8 @@ CONF
 }
 
 down() {
+  # The replica and the cluster too, when they run: a test run stops everything it may have started.
+  { bash "$ROOT/deploy/pg-replica.sh" down; bash "$ROOT/deploy/redis-cluster.sh" down; } 2>&1 | grep -v 'was not running' >&2 || true
   redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown 2>/dev/null && log "redis stopped" || log "redis was not running"
   local bin; bin="$(pg_bin)"
   if [ "$(id -u)" = 0 ]; then PG_OS_USER=postgres; fi
@@ -120,10 +122,11 @@ case "${1:-up}" in
   down) down ;;
   status)
     redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && echo "redis: up (127.0.0.1:$REDIS_PORT)" || echo "redis: down"
-    psql -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -tAc 'select 1' >/dev/null 2>&1 && echo "postgres: up (127.0.0.1:$PG_PORT)" || echo "postgres: down" ;;
+    psql -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -tAc 'select 1' >/dev/null 2>&1 && echo "postgres: up (127.0.0.1:$PG_PORT)" || echo "postgres: down"
+    bash "$ROOT/deploy/pg-replica.sh" status; bash "$ROOT/deploy/redis-cluster.sh" status ;;
   env) print_env "${2:-}" ;;
   install) ensure_installed ;;
-  cluster) ensure_installed; exec bash "$ROOT/deploy/redis-cluster.sh" "${2:-up}" ;;
-  replica) ensure_installed; exec bash "$ROOT/deploy/pg-replica.sh" "${2:-up}" ;;
+  cluster) ensure_installed; shift; exec bash "$ROOT/deploy/redis-cluster.sh" "${@:-up}" ;;
+  replica) ensure_installed; shift; exec bash "$ROOT/deploy/pg-replica.sh" "${@:-up}" ;;
   *) echo "usage: $0 up|down|status|env|cluster|replica" >&2; exit 2 ;;
 esac

@@ -6,7 +6,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-was_running=$(deploy/services.sh status | grep -c ': up' || true)
+was_running=$(deploy/services.sh status | grep -c '^\(redis\|postgres\): up' || true)
 deploy/services.sh up
 eval "$(deploy/services.sh env affiliatetracker_test)"
 # A clean slate every run, as on a fresh machine: the test database is made anew, and the tests use
