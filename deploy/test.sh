@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite (unit, integration, console in a browser) against real Redis and PostgreSQL started by
-# deploy/services.sh (installed from the system packages if missing). Integration tests use the
-# database affiliatetracker_test. Services this script started are stopped again at the end.
+# deploy/services.sh (installed from the system packages if missing), with reports read from a streaming replica
+# in the replica tests; then the integration suite again against a six-node Redis Cluster; then the fault suites
+# (single Redis, Redis Cluster, three instances behind HAProxy). Integration tests use the database
+# affiliatetracker_test (affiliatetracker_cluster_test on the cluster). Services this script started are stopped at the end.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -14,6 +16,10 @@ eval "$(deploy/services.sh env affiliatetracker_test)"
 PG_ADMIN="host=127.0.0.1 port=${AT_PG_PORT:-15432} user=affiliatetracker dbname=postgres"
 psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS affiliatetracker_test WITH (FORCE)" -c "CREATE DATABASE affiliatetracker_test" >/dev/null
 redis-cli -h 127.0.0.1 -p "${AT_REDIS_PORT:-16379}" -n 1 FLUSHDB >/dev/null
+# The read replica the replica tests point their reports at (made once by pg_basebackup, then streaming).
+deploy/services.sh replica up
+AT_PG_REPLICA=$(deploy/services.sh replica env affiliatetracker_test | sed "s/^export ConnectionStrings__PostgresReadOnly='\(.*\)'$/\1/")
+export AT_PG_REPLICA
 ConnectionStrings__Redis="$ConnectionStrings__Redis,defaultDatabase=1"
 export ConnectionStrings__Redis ConnectionStrings__Postgres
 # The IP-to-country database the geo-targeting tests look addresses up in.
@@ -34,13 +40,34 @@ dotnet test AffiliateTracker.sln -c Release --logger "trx" --logger "console;ver
 echo "== ledger check after the test suite"
 dotnet run --project src/AffiliateTracker -c Release --no-build -- ledger-check || status=1
 
+# The integration suite once more, against a Redis Cluster (three primaries, three replicas; Redis Cluster has
+# only database 0, and the tests' key prefixes keep them apart), with a database of its own. AT_CLUSTER_SUITE=0 skips it.
+if [ "${AT_CLUSTER_SUITE:-1}" != 0 ]; then
+  echo "== integration suite on a Redis Cluster"
+  deploy/services.sh cluster up
+  for port in $(seq 17001 17006); do redis-cli -h 127.0.0.1 -p "$port" FLUSHALL >/dev/null 2>&1 || true; done
+  psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS affiliatetracker_cluster_test WITH (FORCE)" -c "CREATE DATABASE affiliatetracker_cluster_test" >/dev/null
+  (
+    eval "$(deploy/services.sh cluster env)"
+    export ConnectionStrings__Postgres="${ConnectionStrings__Postgres/Database=affiliatetracker_test/Database=affiliatetracker_cluster_test}"
+    export AT_PG_REPLICA="${AT_PG_REPLICA/Database=affiliatetracker_test/Database=affiliatetracker_cluster_test}"
+    dotnet test tests/AffiliateTracker.IntegrationTests -c Release --no-build --logger "trx;LogFileName=cluster.trx" \
+      --logger "console;verbosity=minimal" --results-directory "$results/cluster" "$@" || exit 1
+    dotnet run --project src/AffiliateTracker -c Release --no-build -- ledger-check
+  ) || status=1
+fi
+
 # The fault suite's short variant (tests/fault): the tracker under load while PostgreSQL stops, Redis restarts
 # and is killed, the server dies between a flush commit and its acknowledgement, two instances run; every answer
 # reconciled with the rows. It brings its own Redis and PostgreSQL (ports 16479, 16432). AT_FAULT_SUITE=0 skips it.
 fault="skipped"
 if [ "${AT_FAULT_SUITE:-1}" != 0 ]; then
+  fault="passed"
   echo "== fault suite (short variant)"
-  if bash tests/fault/run.sh --short; then fault="passed"; else fault="FAILED"; status=1; fi
+  bash tests/fault/run.sh --short || { fault="FAILED"; status=1; }
+  # The same promises on a Redis Cluster: a primary killed, slots moved, a replica restarted (tests/fault/cluster.sh).
+  echo "== fault suite on a Redis Cluster (short variant)"
+  bash tests/fault/cluster.sh --short || { fault="FAILED"; status=1; }
 fi
 
 # One summary line over every test project ("N passed, N failed"), read from the TRX files.
@@ -48,7 +75,7 @@ python3 - "$results" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
 passed = failed = skipped = 0
 failures = []
-for f in glob.glob(sys.argv[1] + "/*.trx"):
+for f in glob.glob(sys.argv[1] + "/**/*.trx", recursive=True):
     root = ET.parse(f).getroot()
     c = root.find(".//{*}Counters")
     passed += int(c.get("passed")); failed += int(c.get("failed")) + int(c.get("error")) + int(c.get("timeout")) + int(c.get("aborted"))

@@ -15,6 +15,10 @@
 # `smart` runs the clicks workload on a plain link and then on a smart link (three rules; the third, weighted
 # between the two demo offers, takes wrk's traffic), each against nginx in the same run.
 #
+# REDIS_CLUSTER=1 runs the tracker against the local Redis Cluster (deploy/services.sh cluster: three primaries,
+# three replicas, AOF everysec) with three click and three conversion stream shards; add
+# SERVER_ENV="Redis__ReplicaAcks=1" to make every group commit and postback batch wait for a replica.
+#
 # Settings: DURATION (s, 10), CONNS (64), THREADS (2), ROUNDS (alternations, 2), SERVER_ENV (extra
 # environment for the tracker, e.g. "DOTNET_gcServer=0"), TRACKER_DLL (another build to measure, e.g. the
 # commit before a change, built with `git worktree add /tmp/before HEAD~1 && dotnet build -c Release
@@ -48,7 +52,23 @@ eval "$("$ROOT/deploy/services.sh" env "$DB")"
 PG="host=127.0.0.1 port=${AT_PG_PORT:-15432} user=affiliatetracker"
 REDIS=(redis-cli -h 127.0.0.1 -p "${AT_REDIS_PORT:-16379}" -n "$REDIS_DB")
 psql "$PG dbname=postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
-"${REDIS[@]}" FLUSHDB >/dev/null
+REDIS_CONNECTION="$ConnectionStrings__Redis,defaultDatabase=$REDIS_DB"; CLUSTER_PORTS=""
+if [ "${REDIS_CLUSTER:-0}" = 1 ]; then
+  "$ROOT/deploy/services.sh" cluster up
+  REDIS_CONNECTION=$("$ROOT/deploy/services.sh" cluster env | sed "s/^export ConnectionStrings__Redis='\(.*\)'$/\1/")
+  CLUSTER_PORTS=$(echo "$REDIS_CONNECTION" | tr ',' '\n' | cut -d: -f2)
+  for p in $CLUSTER_PORTS; do redis-cli -h 127.0.0.1 -p "$p" FLUSHALL >/dev/null 2>&1 || true; done
+  REDIS=(redis-cli -c -h 127.0.0.1 -p "$(echo "$CLUSTER_PORTS" | head -n 1)")
+  SERVER_ENV="Clicks__StreamShards=3 Conversions__StreamShards=3 ${SERVER_ENV:-}"
+fi
+[ -n "$CLUSTER_PORTS" ] || "${REDIS[@]}" FLUSHDB >/dev/null
+# Keys matching a pattern: from the one Redis, or from every primary of the cluster.
+scan_keys() {
+  if [ -z "$CLUSTER_PORTS" ]; then "${REDIS[@]}" --scan --pattern "$1"; return; fi
+  for p in $CLUSTER_PORTS; do
+    redis-cli -h 127.0.0.1 -p "$p" role | head -n 1 | grep -q master && redis-cli -h 127.0.0.1 -p "$p" --scan --pattern "$1"
+  done
+}
 q() { psql "$PG dbname=$DB" -tAc "$1"; }
 
 DLL="${TRACKER_DLL:-$ROOT/src/AffiliateTracker/bin/Release/net10.0/AffiliateTracker.dll}"
@@ -98,7 +118,7 @@ TRAFFIC_DIR="$("$ROOT/deploy/traffic-data.sh")"
 start_tracker() { # url log extra-env...
   local url="$1" log="$2"; shift 2
   (
-    export ConnectionStrings__Redis="$ConnectionStrings__Redis,defaultDatabase=$REDIS_DB" ConnectionStrings__Postgres
+    export ConnectionStrings__Redis="$REDIS_CONNECTION" ConnectionStrings__Postgres
     export Demo__Enabled=true PublicBaseUrl="$BASE" Secrets__MasterKey="$MASTER_KEY" Geo__CountryDatabase="$GEO_DB" Traffic__DataDirectory="$TRAFFIC_DIR"
     # Demo postback tokens are public; the load comes from one address, so the per-IP postback limit is off.
     export RateLimits__PostbackPerIpPerSecond=0 RateLimits__ManagementPerKeyPerMinute=0 RateLimits__ManagementPerIpPerMinute=0
@@ -217,14 +237,14 @@ clicks_mode() {
   echo "clicks answered 302 by the tracker: $((after - before))   click rows in PostgreSQL: $rows   lost: $(( after - before - rows ))"
   # Attribution records live in one hash per shard and minute: bytes per click = the hashes' memory / fields.
   local hashes bytes fields
-  hashes=$("${REDIS[@]}" --scan --pattern 'at:{clicks:*}:a:*')
+  hashes=$(scan_keys 'at:{clicks:*}:a:*')
   bytes=$(for k in $hashes; do "${REDIS[@]}" MEMORY USAGE "$k" SAMPLES 0; done | awk '{s += $1} END {print s + 0}')
   fields=$(for k in $hashes; do "${REDIS[@]}" HLEN "$k"; done | awk '{s += $1} END {print s + 0}')
   echo "Redis bytes per stored click: $(( bytes / (fields > 0 ? fields : 1) )) ($bytes bytes in $(echo "$hashes" | wc -w) minute hashes holding $fields clicks)"
   # Besides: one key per visitor and offer for UniqueWindow (24 h), deciding unique clicks. wrk is one visitor,
   # so the warm-up's and the postback clicks' visitors are sampled.
   local visitors
-  visitors=$("${REDIS[@]}" --scan --pattern 'at:{uq:*' | head -n 200)
+  visitors=$(scan_keys 'at:{uq:*' | head -n 200)
   if [ -n "$visitors" ]; then
     echo "Redis bytes per visitor key (unique-click window): $(for k in $visitors; do "${REDIS[@]}" MEMORY USAGE "$k" SAMPLES 0; done | awk '{s += $1; n++} END {printf "%.0f", s / n}') (mean of $(echo "$visitors" | wc -w) keys)"
   fi
@@ -309,7 +329,8 @@ mixed_mode() {
   echo "clicks answered 302: $((c1 - c0))   click rows: $rows   postbacks created: $((p1 - p0))   conversion rows: $crow"
 }
 
-echo "machine: $(nproc) cores; wrk, nginx, the tracker, Redis (AOF everysec) and PostgreSQL share them"
+echo "machine: $(nproc) cores; wrk, nginx, the tracker, Redis (AOF everysec$([ -n "$CLUSTER_PORTS" ] && echo "; a cluster of 3 primaries and 3 replicas") ) and PostgreSQL share them"
+echo "tracker settings: ${SERVER_ENV:-none}"
 # Warm-up, not measured: the JIT tiers the hot paths up in the first seconds under load.
 echo "== warm-up (${WARMUP:-15}s of clicks, 5s of postbacks)"
 PATH_PREFIX=/c/demo-sneakers-alice wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP:-15}s" -s "$HERE/clicks.lua" "$BASE" >/dev/null 2>&1

@@ -157,15 +157,20 @@ begin() { # name (also the txid prefix)
   echo; log "=== $PREFIX (link $CODE)"
 }
 
-group_field() { # stream field: a field of the flushers group (XINFO GROUPS: pending, lag, ...)
+group_field() { # stream field: a field of the flushers group (XINFO GROUPS: pending, last-delivered-id, ...)
   "${REDIS[@]}" XINFO GROUPS "$1" 2>/dev/null | awk -v f="$2" 'prev == f {print; exit} {prev = $0}'
+}
+# Everything was delivered once the group's last-delivered-id is the stream's last id. (Not the group's "lag":
+# Redis 7.0 miscounts it for a stream moved to another node by a reshard, and leaves it so.)
+stream_field() { # stream field: a field of XINFO STREAM (last-generated-id, length, ...)
+  "${REDIS[@]}" XINFO STREAM "$1" 2>/dev/null | awk -v f="$2" 'prev == f {print; exit} {prev = $0}'
 }
 # Every click and conversion stream shard (SHARDS of each; servers get Clicks__StreamShards / Conversions__StreamShards).
 SHARDS="${SHARDS:-1}"; STREAMS=()
 for ((s = 0; s < SHARDS; s++)); do STREAMS+=("at:{clicks:$s}:stream" "at:{cv:$s}:stream"); done
 
 # Waits until every instance's local buffer is empty, every click and conversion stream entry has been
-# delivered to a flusher (group lag 0) and acknowledged (nothing pending), and the row counts stop moving.
+# delivered to a flusher (the group's last-delivered-id is the stream's last id) and acknowledged (nothing pending), and the row counts stop moving.
 # Bounded; what is not drained by then shows as lost.
 drain() { # ports...
   local start; start=$(date +%s)
@@ -174,7 +179,7 @@ drain() { # ports...
     local busy=0 p b s
     for p in "$@"; do b=$(metric "$p" at_clicks_buffered); [ "${b:-0}" = 0 ] || busy=1; done
     for s in "${STREAMS[@]}"; do
-      [ "$(group_field "$s" pending)" = 0 ] && [ "$(group_field "$s" lag)" = 0 ] || busy=1
+      [ "$(group_field "$s" pending)" = 0 ] && [ "$(group_field "$s" last-delivered-id)" = "$(stream_field "$s" last-generated-id)" ] || busy=1
     done
     now="$(q "SELECT count(*) FROM clicks WHERE link_id = $LINK_ID")/$(q "SELECT count(*) FROM conversions WHERE txid LIKE '$PREFIX-%'")"
     if [ "$busy" = 0 ] && [ "$now" = "$last" ]; then log "drained in $(( $(date +%s) - start )) s (click/conversion rows $now)"; return; fi
@@ -192,10 +197,11 @@ leftover() {
 }
 
 VIOLATIONS=0
+RECONCILE_EXTRA=()   # more reconcile.py flags for the next scenario (e.g. --loss-expected)
 reconcile() { # restarted(0/1) [clicks the server wrote straight to PostgreSQL at shutdown]
   local ledger=0
   dotnet "$DLL" ledger-check > "$RUN/$PREFIX.ledger" 2>&1 || ledger=$?
-  local extra=(--spilled "${2:-0}" --leftover "$(leftover)"); [ "$1" = 1 ] && extra+=(--restarted)
+  local extra=(--spilled "${2:-0}" --leftover "$(leftover)" "${RECONCILE_EXTRA[@]}"); [ "$1" = 1 ] && extra+=(--restarted)
   python3 "$HERE/reconcile.py" --name "$PREFIX" --run "$RUN/$PREFIX.json" --retry "$RUN/$PREFIX.retry.json" \
     --events "$RUN/$PREFIX.events" --psql "$PG dbname=$DB" --prefix "$PREFIX" --link-id "$LINK_ID" \
     --publisher-id "$PUBLISHER_ID" --ledger "$ledger" --table "$RUN/table.tsv" "${extra[@]}" | tee -a "$RUN/report.txt" \
@@ -246,7 +252,7 @@ setup_suite() {
 # ---------- the table ----------
 finish_suite() { # title
   echo
-  echo "fault suite ($([ "$SHORT" = 1 ] && echo short || echo full) variant), $(( $(date +%s) - STARTED )) s; details in $RUN/report.txt"
+  echo "$1 ($([ "$SHORT" = 1 ] && echo short || echo full) variant), $(( $(date +%s) - STARTED )) s; details in $RUN/report.txt"
   {
     printf 'fault\tsent clicks+postbacks\t302s\tcreated\tduplicate\t503\tno answer read (clicks+postbacks)\tclick rows\tconversion rows\tlost\tdoubled\tledger\tverdict\n'
     cat "$RUN/table.tsv"

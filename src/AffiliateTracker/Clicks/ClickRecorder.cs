@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using AffiliateTracker.Observability;
 using AffiliateTracker.Storage;
@@ -123,11 +124,13 @@ public sealed class ClickRecorder : BackgroundService
     private async Task WriteUntilDoneAsync(List<Pending> batch, CancellationToken stoppingToken)
     {
         var failures = 0;
+        // A batch written again (Redis failed, or its replicas did not confirm it in time) counts towards the caps once.
+        var countersDone = new StrongBox<bool>();
         while (true)
         {
             try
             {
-                await WriteAsync(batch);
+                await WriteAsync(batch, countersDone);
                 _metrics.ClickBatch(batch.Count);
                 foreach (var p in batch) p.Done.TrySetResult(true);
                 if (failures > 0 && Interlocked.Exchange(ref _failing, 0) == 1) _log.LogInformation("Redis is back; buffered clicks are being written");
@@ -179,7 +182,7 @@ public sealed class ClickRecorder : BackgroundService
         catch (OperationCanceledException) { return _queue.Reader.Count > 0; }
     }
 
-    private async Task WriteAsync(List<Pending> batch)
+    private async Task WriteAsync(List<Pending> batch, StrongBox<bool> countersDone)
     {
         var db = _redis.GetDatabase();
         var tasks = new List<Task>(8);
@@ -197,7 +200,7 @@ public sealed class ClickRecorder : BackgroundService
             tasks.Add(db.AddAsync(_keys.ClickStream(group.Key.Shard), ClickCodec.EncodeBatch(clicks)));
             streams.Add(_keys.ClickStream(group.Key.Shard));
         }
-        var counters = CountersOf(batch);
+        var counters = countersDone.Value ? [] : CountersOf(batch);
         var totals = new Task<long>[counters.Count];
         for (var i = 0; i < counters.Count; i++)
         {
@@ -208,6 +211,7 @@ public sealed class ClickRecorder : BackgroundService
         }
         await Task.WhenAll(tasks.Concat(totals));
         for (var i = 0; i < counters.Count; i++) _caps.Observe(counters[i].Key, totals[i].Result);
+        countersDone.Value = true;
         // After the writes, not pipelined with them: a write redirected to another primary (a slot on the move)
         // must be waited for there. On a timeout the whole batch is written again; the flusher's insert is idempotent.
         await _replicaAcks.ConfirmAsync(_redis, streams);

@@ -28,6 +28,9 @@ public sealed class ConversionRecorder([FromKeyedServices(RedisKeys.RecordingCon
         local function create(k, a)
           local existing = redis.call('GET', KEYS[k + 1])
           if existing then
+            -- Written again unchanged: a write moves this connection's replication offset past the record, so
+            -- the batch's WAIT (Redis:ReplicaAcks) also covers it when another connection first wrote it.
+            redis.call('SET', KEYS[k + 1], existing, 'KEEPTTL')
             local id, current, marks = string.match(existing, '^([^|]*)|([^|]*)(.*)$')
             return {0, id .. '|' .. current, '', marks}
           end
@@ -91,7 +94,10 @@ public sealed class ConversionRecorder([FromKeyedServices(RedisKeys.RecordingCon
         local existing = redis.call('GET', KEYS[1])
         if not existing then return {-1, ''} end
         local id, current, marks = string.match(existing, '^([^|]*)|([^|]*)(.*)$')
-        if current == ARGV[1] then return {0, id .. '|' .. current} end
+        if current == ARGV[1] then
+          redis.call('SET', KEYS[1], existing, 'KEEPTTL') -- so WAIT covers it (see CreateScript)
+          return {0, id .. '|' .. current}
+        end
         if not string.find(',' .. ARGV[3] .. ',', ',' .. current .. ',', 1, true) then return {2, id .. '|' .. current} end
         -- A browser-reported conversion is confirmed (ConfirmScript) before the advertiser's approval applies.
         if ARGV[1] == 'approved' and string.find(marks, '|unconfirmed', 1, true) then return {4, id .. '|' .. current} end
