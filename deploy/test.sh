@@ -28,6 +28,8 @@ export Geo__CountryDatabase="$(deploy/geo.sh)"
 export Traffic__DataDirectory="$(deploy/traffic-data.sh)"
 # The console's browser tests: Debian's Chromium (installed when missing) and axe-core for accessibility checks.
 export AT_AXE_SCRIPT="$(deploy/browser.sh)"
+# The kubectl that renders the Kubernetes manifests for their tests (installed from the system packages when missing).
+export AT_KUBECTL="$(deploy/kubectl.sh)"
 cleanup() { if [ "$was_running" != 2 ] && [ -z "${AT_KEEP_SERVICES:-}" ]; then deploy/services.sh down; fi; }
 trap cleanup EXIT
 
