@@ -51,7 +51,7 @@ builder.Services.AddApiReference();
 builder.Services.AddRateLimits(builder.Configuration);
 builder.Services.AddDemo(builder.Configuration);
 // People sign in to the web console (Console/); machines use the API with keys.
-builder.Services.AddConsole();
+builder.Services.AddConsole(builder.Configuration);
 
 var app = builder.Build();
 app.UseResponseHardening();

@@ -13,7 +13,7 @@ public static class ConsoleServices
 {
     public const string AssetsPath = "/console/assets";
 
-    public static IServiceCollection AddConsole(this IServiceCollection services)
+    public static IServiceCollection AddConsole(this IServiceCollection services, IConfiguration config)
     {
         services.AddRazorPages(o =>
         {
@@ -35,6 +35,8 @@ public static class ConsoleServices
         // An uploaded report is streamed line by line; this bounds what a form may send at all.
         services.Configure<FormOptions>(o => o.MultipartBodyLengthLimit = 50 * 1024 * 1024);
         services.AddConsoleAuth();
+        // One key ring for every instance, so a session works whichever instance the balancer picks.
+        services.AddSharedKeyRing(config);
         services.AddSingleton<ConsoleUsers>();
         services.AddSingleton<SignInThrottle>();
         services.AddSingleton<TwoFactorCodes>();
