@@ -66,7 +66,7 @@ fi
 scan_keys() {
   if [ -z "$CLUSTER_PORTS" ]; then "${REDIS[@]}" --scan --pattern "$1"; return; fi
   for p in $CLUSTER_PORTS; do
-    redis-cli -h 127.0.0.1 -p "$p" role | head -n 1 | grep -q master && redis-cli -h 127.0.0.1 -p "$p" --scan --pattern "$1"
+    if redis-cli -h 127.0.0.1 -p "$p" role | head -n 1 | grep -q master; then redis-cli -h 127.0.0.1 -p "$p" --scan --pattern "$1"; fi
   done
 }
 q() { psql "$PG dbname=$DB" -tAc "$1"; }
@@ -274,8 +274,8 @@ postbacks_mode() {
   echo; echo "=== postbacks: GET /postback with unique txids (every 10th a retry of an earlier one), $CONNS connections, ${DURATION}s per run"
   local clicks run created0 dup0 created1 dup1 rows total=0
   clicks=$(make_clicks 200); sleep 6
-  created0=$(metric 'at_postbacks_total{via="postback",decision="created"}'); created0=${created0:-0}
-  dup0=$(metric 'at_postbacks_total{via="postback",decision="duplicate"}'); dup0=${dup0:-0}
+  created0=$(metric 'at_postbacks_total{decision="created",via="postback"}'); created0=${created0:-0}
+  dup0=$(metric 'at_postbacks_total{decision="duplicate",via="postback"}'); dup0=${dup0:-0}
   table_header
   for round in $(seq 1 "$ROUNDS"); do
     n=$(PATH_PREFIX=/c/any run_wrk "http://127.0.0.1:$NGINX_PORT" "$HERE/clicks.lua")
@@ -286,7 +286,7 @@ postbacks_mode() {
     table_row "tracker postbacks #$round" "$(field "$t" rps)" "$(field "$t" p50_ms)" "$(field "$t" p99_ms)" "$(field "$t" p999_ms)" "$(( $(field "$t" errors) + $(field "$t" bad_status) ))" \
       "$(( (c1 - c0) / DURATION ))" "$(rss_mb)" "$(per_request "$(field "$t" requests)" $((c1 - c0)) $((r1 - r0)) $((g1 - g0)))"
   done
-  created1=$(metric 'at_postbacks_total{via="postback",decision="created"}'); dup1=$(metric 'at_postbacks_total{via="postback",decision="duplicate"}')
+  created1=$(metric 'at_postbacks_total{decision="created",via="postback"}'); dup1=$(metric 'at_postbacks_total{decision="duplicate",via="postback"}')
   drain_start
   rows=$(wait_rows "select count(*) from conversions where txid like 'h%'" $((created1 - created0)))
   drain_stop
@@ -319,9 +319,9 @@ mixed_mode() {
   local clicks code link_id c0 c1 p0 p1 rows crow
   read -r code link_id < <(new_link mixed)
   clicks=$(make_clicks 200); sleep 6
-  c0=$(metric 'at_clicks_total{outcome="redirect"}'); p0=$(metric 'at_postbacks_total{via="postback",decision="created"}'); p0=${p0:-0}
+  c0=$(metric 'at_clicks_total{outcome="redirect"}'); p0=$(metric 'at_postbacks_total{decision="created",via="postback"}'); p0=${p0:-0}
   PATH_PREFIX="/c/$code" CLICKS="$clicks" TOKEN=demo-postback-token RUN="m$(date +%s%N)" compare mixed "$HERE/mixed.lua"
-  c1=$(metric 'at_clicks_total{outcome="redirect"}'); p1=$(metric 'at_postbacks_total{via="postback",decision="created"}')
+  c1=$(metric 'at_clicks_total{outcome="redirect"}'); p1=$(metric 'at_postbacks_total{decision="created",via="postback"}')
   drain_start
   rows=$(wait_rows "select count(*) from clicks where link_id = $link_id" $((c1 - c0)))
   crow=$(wait_rows "select count(*) from conversions where txid like 'm%'" $((p1 - p0)))

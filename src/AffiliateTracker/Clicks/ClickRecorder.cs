@@ -16,7 +16,7 @@ namespace AffiliateTracker.Clicks;
 public sealed class ClickRecorder : BackgroundService
 {
     private readonly Channel<Pending> _queue;
-    private readonly ConnectionMultiplexer _redis;
+    private readonly RecordingConnections _redis;
     private readonly RedisKeys _keys;
     private readonly ClickOptions _options;
     private readonly ILogger<ClickRecorder> _log;
@@ -27,7 +27,7 @@ public sealed class ClickRecorder : BackgroundService
 
     private readonly ReplicaAcks _replicaAcks;
 
-    public ClickRecorder([FromKeyedServices(RedisKeys.RecordingConnection)] ConnectionMultiplexer redis, RedisKeys keys, IOptions<ClickOptions> options,
+    public ClickRecorder(RecordingConnections redis, RedisKeys keys, IOptions<ClickOptions> options,
         ILogger<ClickRecorder> log, CapCounters caps, TrackerMetrics metrics, ClickStore store, ReplicaAcks replicaAcks)
     {
         _redis = redis; _keys = keys; _replicaAcks = replicaAcks; _options = options.Value; _log = log; _caps = caps; _metrics = metrics; _store = store;
@@ -184,7 +184,8 @@ public sealed class ClickRecorder : BackgroundService
 
     private async Task WriteAsync(List<Pending> batch, StrongBox<bool> countersDone)
     {
-        var db = _redis.GetDatabase();
+        var connection = _redis.Next();
+        var db = connection.GetDatabase();
         var tasks = new List<Task>(8);
         var streams = new List<RedisKey>(1);
         // Per shard and minute: ONE HSET of the attribution records, one EXPIREAT, and ONE stream entry holding
@@ -214,7 +215,7 @@ public sealed class ClickRecorder : BackgroundService
         countersDone.Value = true;
         // After the writes, not pipelined with them: a write redirected to another primary (a slot on the move)
         // must be waited for there. On a timeout the whole batch is written again; the flusher's insert is idempotent.
-        await _replicaAcks.ConfirmAsync(_redis, streams);
+        await _replicaAcks.ConfirmAsync(connection, streams);
     }
 
     private static DateTimeOffset MinuteOf(DateTimeOffset t) => new(t.Year, t.Month, t.Day, t.Hour, t.Minute, 0, TimeSpan.Zero);

@@ -7,7 +7,7 @@ namespace AffiliateTracker.Conversions;
 /// The Redis side of a conversion. Each script touches only keys of the offer's shard slot, so dedupe,
 /// cap counting and the append to the stream happen atomically: a postback answered 200 is in the stream
 /// (Redis AOF) exactly once, however many identical postbacks race.
-public sealed class ConversionRecorder([FromKeyedServices(RedisKeys.RecordingConnection)] ConnectionMultiplexer redis, RedisKeys keys,
+public sealed class ConversionRecorder(RecordingConnections recording, RedisKeys keys,
     ReplicaAcks replicaAcks, ILogger<ConversionRecorder> log) : IAsyncDisposable
 {
     public ValueTask DisposeAsync() => _creates.DisposeAsync();
@@ -67,6 +67,7 @@ public sealed class ConversionRecorder([FromKeyedServices(RedisKeys.RecordingCon
     // Concurrent creations go to Redis together: one script call per shard for a whole batch of postbacks.
     private readonly RedisBatcher<(RedisKey[] Keys, RedisValue[] Args), RedisResult> _creates = new(async batch =>
     {
+        var redis = recording.Next();
         var database = redis.GetDatabase();
         var results = new RedisResult[batch.Count];
         var calls = new List<(int[] Indexes, Task<RedisResult> Result)>();
@@ -152,6 +153,7 @@ public sealed class ConversionRecorder([FromKeyedServices(RedisKeys.RecordingCon
     public async Task<(ConfirmResult Result, string? ConversionId, string? Status)> ConfirmAsync(ConversionConfirmed confirmation)
     {
         var stream = keys.ConversionStream(keys.ConversionShard(confirmation.OfferId));
+        var redis = recording.Next();
         var r = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(ConfirmScript,
             [keys.ConversionDedupe(confirmation.OfferId, confirmation.Goal, confirmation.DedupeKey), stream],
             [ConversionJson.Serialize(confirmation)]))!;
@@ -165,6 +167,7 @@ public sealed class ConversionRecorder([FromKeyedServices(RedisKeys.RecordingCon
         long offerId, string goal, string dedupeKey, ConversionStatusChanged change)
     {
         var stream = keys.ConversionStream(keys.ConversionShard(offerId));
+        var redis = recording.Next();
         var r = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(ChangeScript,
             [keys.ConversionDedupe(offerId, goal, dedupeKey), stream],
             [change.To, ConversionJson.Serialize(change), string.Join(',', ConversionStatus.AllowedFrom(change.To))]))!;
@@ -201,7 +204,7 @@ public sealed class ConversionRecorder([FromKeyedServices(RedisKeys.RecordingCon
     {
         try
         {
-            await redis.GetDatabase().ScriptEvaluateAsync(RememberScript, [keys.ConversionDedupe(offerId, goal, dedupeKey)],
+            await recording.Next().GetDatabase().ScriptEvaluateAsync(RememberScript, [keys.ConversionDedupe(offerId, goal, dedupeKey)],
                 [conversionId, from, to, reviewed ? "0" : "1"]);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
@@ -216,7 +219,7 @@ public sealed class ConversionRecorder([FromKeyedServices(RedisKeys.RecordingCon
     {
         try
         {
-            await redis.GetDatabase().StringSetAsync(keys.ConversionDedupe(offerId, goal, dedupeKey), $"{conversionId}|{status}", expiry: null, keepTtl: true, when: When.Exists);
+            await recording.Next().GetDatabase().StringSetAsync(keys.ConversionDedupe(offerId, goal, dedupeKey), $"{conversionId}|{status}", expiry: null, keepTtl: true, when: When.Exists);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {

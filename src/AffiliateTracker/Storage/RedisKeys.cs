@@ -59,6 +59,4 @@ public sealed class RedisKeys(string prefix, int conversionShards = 1, int click
     public const string FlusherGroup = "flushers";
     /// The service key of the flushers' own Redis connection (StorageServices.AddStorage).
     public const string FlusherConnection = "flushers";
-    /// The service key of the connection clicks and postbacks are recorded on (StorageServices.AddStorage).
-    public const string RecordingConnection = "recording";
 }

@@ -14,4 +14,7 @@ public sealed class RedisOptions
     /// How long a batch waits for its replicas. Clicks that time out stay in the local buffer and are
     /// written again; postbacks answer 503, so the advertiser retries.
     public TimeSpan ReplicaAckTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// With ReplicaAcks, the connections batches are recorded on, used in turn (one batch's WAIT blocks only its own).
+    public int RecordingConnections { get; set; } = 4;
 }

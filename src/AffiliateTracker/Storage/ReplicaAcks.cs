@@ -32,5 +32,16 @@ public sealed class ReplicaAcks(IOptions<RedisOptions> options)
     }
 }
 
+/// The connections clicks and postbacks are recorded on: the request connection when nothing waits for replicas;
+/// with Redis:ReplicaAcks, Redis:RecordingConnections of their own, used in turn. WAIT blocks the connection it is
+/// sent on until the replicas answer, so on a single connection the group commits in flight would queue behind
+/// each other's WAIT; a batch writes and waits on one connection, and the next batch takes the next one.
+public sealed class RecordingConnections(ConnectionMultiplexer[] connections)
+{
+    private int _next;
+    public ConnectionMultiplexer Next() => connections.Length == 1 ? connections[0]
+        : connections[(int)((uint)Interlocked.Increment(ref _next) % (uint)connections.Length)];
+}
+
 /// Not on enough replicas in time: the write may be lost if its primary fails now, so it is not acknowledged.
 public sealed class ReplicaAckTimeoutException(string message) : RedisException(message);

@@ -31,10 +31,12 @@ public static class StorageServices
         var redisOptions = config.GetSection("Redis");
         services.Configure<RedisOptions>(redisOptions);
         services.AddSingleton<ReplicaAcks>();
-        // Clicks and postbacks are recorded on a connection of their own when they wait for replicas: WAIT blocks
+        // Clicks and postbacks are recorded on connections of their own when they wait for replicas: WAIT blocks
         // the connection it is sent on until the replicas answer, and lookups must not queue behind it.
-        services.AddKeyedSingleton(RedisKeys.RecordingConnection, (sp, _) => redisOptions.GetValue<int>(nameof(RedisOptions.ReplicaAcks)) > 0
-            ? Connect("recording") : sp.GetRequiredService<ConnectionMultiplexer>());
+        services.AddSingleton(sp => redisOptions.GetValue<int>(nameof(RedisOptions.ReplicaAcks)) > 0
+            ? new RecordingConnections(Enumerable.Range(0, Math.Max(1, redisOptions.GetValue(nameof(RedisOptions.RecordingConnections), 4)))
+                .Select(i => Connect($"recording-{i}")).ToArray())
+            : new RecordingConnections([sp.GetRequiredService<ConnectionMultiplexer>()]));
         services.AddSingleton(new RedisKeys(redisOptions[nameof(RedisOptions.KeyPrefix)] ?? "at:", config.GetValue("Conversions:StreamShards", 1), config.GetValue("Clicks:StreamShards", 1)));
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton<FlushConsumer>();
