@@ -2,6 +2,7 @@
 """Load driver for the fault suite (tests/fault/run.sh). Standard library only (no pip here).
 
   driver.py load   --base URL [--base URL2] --link CODE --clicks FILE --prefix P --out FILE.json [rates]
+                   [--metrics URL ...] [--via-balancer]
   driver.py clicks --base URL --link CODE --n N            (pre-made clicks for postbacks; prints click ids)
   driver.py retry  --base URL --run FILE.json --out FILE.json (re-sends postbacks that got no definitive answer)
 
@@ -12,6 +13,12 @@ server said during a fault and use the server's own counters where the driver's 
 (a request whose answer was never read because the server died).
 
 HTTP/1.1 keep-alive on raw asyncio streams: a connection that fails is counted, closed and opened again.
+
+Behind a load balancer (--via-balancer, tests/fault/balancer.sh) the load goes to the balancer and /metrics is
+read from each instance (--metrics), since a scrape through the balancer would reach a different instance each
+time. The errors the balancer makes itself carry X-Balancer-Error (deploy/haproxy/haproxy.cfg): its 502 or 504
+means it read no answer from the instance (which may have acted on the request), so it counts as "no answer
+read"; its 503 means no instance took the request, so it counts as "not sent".
 """
 import argparse
 import asyncio
@@ -40,6 +47,17 @@ class NoAnswer(Exception):
 
 class NotSent(Exception):
     """No connection: the request never reached a server."""
+
+
+BALANCER_ERROR_RE = re.compile(rb"^x-balancer-error:", re.I | re.M)
+VIA_BALANCER = False
+
+
+def balancer_error(status, head):
+    """NoAnswer or NotSent for an error the balancer made itself (never for an instance's own answer)."""
+    if not VIA_BALANCER or not BALANCER_ERROR_RE.search(head):
+        return None
+    return NoAnswer if status in (502, 504) else NotSent
 
 
 class Conn:
@@ -151,11 +169,13 @@ async def load(args):
         loop.call_later(args.duration, stop.set)
 
     clicks_for_postbacks = [l.strip() for l in open(args.clicks) if l.strip()] if args.clicks else []
+    targets = args.metrics or args.base
     out = {
         "bases": args.base,
         "started": time.time(),
-        "clicks": {"sent": 0, "not_sent": 0, "no_answer": 0, "status": {}, "ids": {b: [] for b in args.base}},
-        "postbacks": {"sent": 0, "not_sent": 0, "no_answer": 0, "answers": {}, "txids": {}, "rejects": {}},
+        "metrics_bases": targets,
+        "clicks": {"sent": 0, "not_sent": 0, "no_answer": 0, "balancer": {}, "status": {}, "ids": {b: [] for b in args.base}},
+        "postbacks": {"sent": 0, "not_sent": 0, "no_answer": 0, "balancer": {}, "answers": {}, "txids": {}, "rejects": {}},
         "metrics": [],
     }
     c, p = out["clicks"], out["postbacks"]
@@ -173,6 +193,10 @@ async def load(args):
             path = f"/c/{args.link}?sub1=fault&sub2={seq['click']}"
             try:
                 status, head, _ = await conn.get(path, ua=f"Mozilla/5.0 (X11; Linux x86_64) fault-{args.prefix}-{seq['click']}")
+                failed = balancer_error(status, head)
+                if failed:
+                    c["balancer"][str(status)] = c["balancer"].get(str(status), 0) + 1
+                    raise failed(f"balancer {status}")
             except NotSent:
                 c["not_sent"] += 1
                 await asyncio.sleep(0.2)
@@ -213,7 +237,11 @@ async def load(args):
                 click = clicks_for_postbacks[seq["pb"] % len(clicks_for_postbacks)]
                 rec = p["txids"].setdefault(txid, {"click": click, "answers": []})
             try:
-                code, _, body = await conn.get(postback_path(click, txid, status))
+                code, head, body = await conn.get(postback_path(click, txid, status))
+                failed = balancer_error(code, head)
+                if failed:
+                    p["balancer"][str(code)] = p["balancer"].get(str(code), 0) + 1
+                    raise failed(f"balancer {code}")
             except NotSent:
                 p["not_sent"] += 1
                 rec["answers"].append("not_sent")
@@ -235,7 +263,7 @@ async def load(args):
 
     async def scraper():
         while not stop.is_set():
-            for base in args.base:
+            for base in targets:
                 try:
                     out["metrics"].append({"t": time.time(), "base": base, "m": await scrape(base)})
                 except (NoAnswer, NotSent, ValueError, IndexError):
@@ -246,7 +274,7 @@ async def load(args):
                 pass
 
     # The baseline before any request, so the server's counter deltas cover exactly this run.
-    for base in args.base:
+    for base in targets:
         out["metrics"].append({"t": time.time(), "base": base, "m": await scrape(base)})
     click_pacer, pb_pacer = Pacer(args.click_rate), Pacer(args.postback_rate)
     workers = [asyncio.create_task(click_worker(i)) for i in range(args.click_conns)]
@@ -259,7 +287,7 @@ async def load(args):
     for w in workers:
         w.cancel()
     await asyncio.gather(scraping, return_exceptions=True)
-    for base in args.base:
+    for base in targets:
         try:
             out["metrics"].append({"t": time.time(), "base": base, "m": await scrape(base)})
         except (NoAnswer, NotSent, ValueError, IndexError):
@@ -293,7 +321,9 @@ async def retry(args):
             break
         for (kind, txid), rec in list(todo.items()):
             try:
-                code, _, body = await conn.get(postback_path(rec["click"], txid, "rejected" if kind == "reject" else None))
+                code, head, body = await conn.get(postback_path(rec["click"], txid, "rejected" if kind == "reject" else None))
+                if balancer_error(code, head):
+                    raise NoAnswer(f"balancer {code}")
                 answer, conv = classify(code, body)
             except (NoAnswer, NotSent):
                 answer, conv = "no_answer", None
@@ -328,7 +358,11 @@ def main():
     ap.add_argument("--postback-conns", type=int, default=4)
     ap.add_argument("--dup-every", type=int, default=10)
     ap.add_argument("--reject-every", type=int, default=25)
+    ap.add_argument("--metrics", action="append", help="instance to scrape /metrics from (default: each --base)")
+    ap.add_argument("--via-balancer", action="store_true", help="tell the balancer's own errors (X-Balancer-Error) from the instances' answers")
     args = ap.parse_args()
+    global VIA_BALANCER
+    VIA_BALANCER = args.via_balancer
     asyncio.run({"load": load, "clicks": make_clicks, "retry": retry}[args.mode](args))
 
 

@@ -1,7 +1,7 @@
 # Sourced by the fault suites (run.sh, cluster.sh, balancer.sh): their own PostgreSQL and Redis, servers,
 # the load driver, draining and reconciliation. The caller sets ROOT, HERE, SHORT, SUITE (the run directory's
 # name), REDIS_PORT, PG_PORT, DB, PORT_A, PORT_B and the timings, and may redefine redis_start / redis_stop_all
-# (a cluster) before calling setup_suite.
+# (a cluster) before calling setup_suite, and define suite_cleanup (what it started itself, stopped on exit).
 . "$ROOT/deploy/pg-data-dir.sh"
 DATA="$ROOT/.data/fault"; RUN="$DATA/$SUITE-$([ "$SHORT" = 1 ] && echo short || echo full)"
 # Each suite keeps its stores apart (run.sh where it always did), so suites can be developed side by side.
@@ -113,11 +113,12 @@ metric() { # port series: the value, or empty
 
 # ---------- driver ----------
 DRIVER_PID=""
+DRIVER_EXTRA=()   # more driver.py flags for load and retry (balancer.sh: --via-balancer, --metrics per instance)
 driver_start() { # bases...
   local args=()
   for b in "$@"; do args+=(--base "$b"); done
   python3 "$HERE/driver.py" load "${args[@]}" --link "$CODE" --clicks "$RUN/premade.txt" --prefix "$PREFIX" \
-    --out "$RUN/$PREFIX.json" --click-rate "$CLICK_RATE" --postback-rate "$POSTBACK_RATE" &
+    --out "$RUN/$PREFIX.json" --click-rate "$CLICK_RATE" --postback-rate "$POSTBACK_RATE" "${DRIVER_EXTRA[@]}" &
   DRIVER_PID=$!
 }
 driver_stop() {
@@ -130,6 +131,8 @@ mark() { echo "$1 $(date +%s.%N)" >> "$RUN/$PREFIX.events"; }
 cleanup() {
   local rc=$?
   [ -n "$DRIVER_PID" ] && kill "$DRIVER_PID" 2>/dev/null && wait "$DRIVER_PID" 2>/dev/null
+  # What a suite started beyond lib.sh's processes (balancer.sh: HAProxy) stops first.
+  if declare -F suite_cleanup >/dev/null; then suite_cleanup || true; fi
   for name in "${!SERVER_PID[@]}"; do stop_server "$name"; done
   redis_stop_all
   if [ -s "$PGDATA/PG_VERSION" ] && pg_running; then pg_stop fast; fi
@@ -209,7 +212,7 @@ reconcile() { # restarted(0/1) [clicks the server wrote straight to PostgreSQL a
 }
 
 retry_postbacks() { # port: an advertiser re-sends what got 503 or no answer
-  python3 "$HERE/driver.py" retry --base "http://127.0.0.1:$1" --run "$RUN/$PREFIX.json" --out "$RUN/$PREFIX.retry.json"
+  python3 "$HERE/driver.py" retry --base "http://127.0.0.1:$1" --run "$RUN/$PREFIX.json" --out "$RUN/$PREFIX.retry.json" "${DRIVER_EXTRA[@]}"
 }
 
 snapshot() { # port label: what /metrics and /health said at this moment, kept for the report

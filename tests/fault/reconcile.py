@@ -120,13 +120,15 @@ def main():
     # Every driver click has its own user agent, so each is its visitor's first: a repeat is a uniqueness
     # answer that changed on re-delivery, or a click written straight to PostgreSQL at shutdown (--spilled).
     repeats = q1(args.psql, f"SELECT count(*) FROM clicks WHERE link_id = {args.link_id} AND NOT is_unique")
-    by_base = {b: [s for s in run["metrics"] if s["base"] == b] for b in run["bases"]}
+    # Behind a balancer the driver scrapes each instance apart from where it sends the load (metrics_bases).
+    by_base = {b: [s for s in run["metrics"] if s["base"] == b] for b in run.get("metrics_bases", run["bases"])}
     server_302 = {b: int(counter_delta(s, 'at_clicks_total{outcome="redirect"}')) for b, s in by_base.items()}
     server_total = sum(server_302.values())
 
     print(f"--- {args.name}")
     print(f"clicks: sent {c['sent']} (not sent, no server: {c['not_sent']}), answered {json.dumps(c['status'])}, "
-          f"sent but no answer read {c['no_answer']}")
+          f"sent but no answer read {c['no_answer']}"
+          + (f"; the balancer's own errors (502/504: no answer, 503: not sent) {json.dumps(c['balancer'])}" if c.get("balancer") else ""))
     print(f"        302 per instance (driver): {json.dumps({b: len(i) for b, i in c['ids'].items()})}; "
           f"server's own redirect counter per instance: {json.dumps(server_302)}")
     print(f"        click rows {click_rows}; 302s without a row (lost) {len(lost_clicks)}; rows without a 302 the driver read {unread}; "
@@ -191,7 +193,8 @@ def main():
                               and next((x for x in retry["txids"].get(t, {}).get("answers", []) if x in ("created", "duplicate")), None) == "duplicate")
     ans = p["answers"]
     print(f"postbacks: sent {p['sent']} (not sent, no server: {p['not_sent']}), {len(p['txids'])} distinct txids, {len(p['rejects'])} rejections; "
-          f"answered {json.dumps(ans)}; sent but no answer read {p['no_answer']}")
+          f"answered {json.dumps(ans)}; sent but no answer read {p['no_answer']}"
+          + (f"; the balancer's own errors (502/504: no answer, 503: not sent) {json.dumps(p['balancer'])}" if p.get("balancer") else ""))
     print(f"        retried afterwards (503 / no answer / not sent): {retry['retried']} -> {json.dumps(retry['answers'])}, unresolved {len(unresolved)}; "
           f"recorded although answered 503 / not answered (retry said duplicate): {recorded_unanswered}")
     print(f"        conversion rows {conv_rows} (rejected {len(rejected_rows)}); answered created/duplicate without a row (lost) {len(lost_conv)}; "
