@@ -70,6 +70,9 @@ if [ "${AT_FAULT_SUITE:-1}" != 0 ]; then
   # The same promises on a Redis Cluster: a primary killed, slots moved, a replica restarted (tests/fault/cluster.sh).
   echo "== fault suite on a Redis Cluster (short variant)"
   bash tests/fault/cluster.sh --short || { fault="FAILED"; status=1; }
+  # Three instances behind HAProxy: a rolling restart and a kill -9 under load (tests/fault/balancer.sh).
+  echo "== fault suite behind HAProxy (short variant)"
+  bash tests/fault/balancer.sh --short || { fault="FAILED"; status=1; }
 fi
 
 # One summary line over every test project ("N passed, N failed"), read from the TRX files.
