@@ -206,12 +206,21 @@ per_request() { # requests tracker-ticks redis-ticks pg-ticks
   python3 -c "r = max($1, 1); print(f'{$2 * $TICK_US / r:.1f}/{$3 * $TICK_US / r:.1f}/{$4 * $TICK_US / r:.1f}')"
 }
 
+# One run of the reference; sets n (wrk's figures) and prints its row with nginx's own CPU per request.
+nginx_run() { # round
+  local x0 x1
+  x0=$(cpu_ticks_of nginx)
+  n=$(PATH_PREFIX=/c/any run_wrk "http://127.0.0.1:$NGINX_PORT" "$HERE/clicks.lua")
+  x1=$(cpu_ticks_of nginx)
+  table_row "nginx 302 #$1" "$(field "$n" rps)" "$(field "$n" p50_ms)" "$(field "$n" p99_ms)" "$(field "$n" p999_ms)" "$(( $(field "$n" errors) + $(field "$n" bad_status) ))" \
+    "$(( (x1 - x0) / DURATION ))" "-" "nginx $(python3 -c "print(f'{$(( (x1 - x0) * TICK_US )) / max(1, $(field "$n" requests)):.1f}')")"
+}
+
 compare() { # name tracker-script nginx-path
   local name="$1" script="$2" best_t=0 best_n=0 sum_t=0 sum_n=0 r t n c0 c1 p99t p99n
   table_header
   for round in $(seq 1 "$ROUNDS"); do
-    n=$(PATH_PREFIX=/c/any run_wrk "http://127.0.0.1:$NGINX_PORT" "$HERE/clicks.lua")
-    table_row "nginx 302 #$round" "$(field "$n" rps)" "$(field "$n" p50_ms)" "$(field "$n" p99_ms)" "$(field "$n" p999_ms)" "$(( $(field "$n" errors) + $(field "$n" bad_status) ))" "-" "-" "-"
+    nginx_run "$round"
     c0=$(cpu_ticks); r0=$(cpu_ticks_of redis-server); g0=$(cpu_ticks_of postgres)
     t=$(run_wrk "$BASE" "$script")
     c1=$(cpu_ticks); r1=$(cpu_ticks_of redis-server); g1=$(cpu_ticks_of postgres)
@@ -278,8 +287,7 @@ postbacks_mode() {
   dup0=$(metric 'at_postbacks_total{decision="duplicate",via="postback"}'); dup0=${dup0:-0}
   table_header
   for round in $(seq 1 "$ROUNDS"); do
-    n=$(PATH_PREFIX=/c/any run_wrk "http://127.0.0.1:$NGINX_PORT" "$HERE/clicks.lua")
-    table_row "nginx 302 #$round" "$(field "$n" rps)" "$(field "$n" p50_ms)" "$(field "$n" p99_ms)" "$(field "$n" p999_ms)" "$(( $(field "$n" errors) + $(field "$n" bad_status) ))" "-" "-" "-"
+    nginx_run "$round"
     c0=$(cpu_ticks); r0=$(cpu_ticks_of redis-server); g0=$(cpu_ticks_of postgres)
     t=$(CLICKS="$clicks" TOKEN=demo-postback-token RUN="h$(date +%s%N)" run_wrk "$BASE" "$HERE/postbacks.lua")
     c1=$(cpu_ticks); r1=$(cpu_ticks_of redis-server); g1=$(cpu_ticks_of postgres)
