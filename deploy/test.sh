@@ -9,6 +9,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 was_running=$(deploy/services.sh status | grep -c '^\(redis\|postgres\): up' || true)
+cluster_was=$(deploy/services.sh cluster status | grep -c ': up' || true)
+replica_was=$(deploy/services.sh replica status | grep -c ': up' || true)
 deploy/services.sh up
 eval "$(deploy/services.sh env affiliatetracker_test)"
 # A clean slate every run, as on a fresh machine: the test database is made anew, and the tests use
@@ -30,7 +32,14 @@ export Traffic__DataDirectory="$(deploy/traffic-data.sh)"
 export AT_AXE_SCRIPT="$(deploy/browser.sh)"
 # The kubectl that renders the Kubernetes manifests for their tests (installed from the system packages when missing).
 export AT_KUBECTL="$(deploy/kubectl.sh)"
-cleanup() { if [ "$was_running" != 2 ] && [ -z "${AT_KEEP_SERVICES:-}" ]; then deploy/services.sh down; fi; }
+# Stops what this run started: everything when Redis and PostgreSQL were down before, else only the cluster and
+# the replica if they were.
+cleanup() {
+  [ -z "${AT_KEEP_SERVICES:-}" ] || return 0
+  if [ "$was_running" != 2 ]; then deploy/services.sh down; return; fi
+  [ "$cluster_was" = 1 ] || deploy/services.sh cluster down
+  [ "$replica_was" = 1 ] || deploy/services.sh replica down
+}
 trap cleanup EXIT
 
 results="$ROOT/.data/test-results"

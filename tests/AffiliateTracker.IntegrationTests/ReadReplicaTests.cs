@@ -20,6 +20,16 @@ public sealed class ReplicaReportsApp : TrackerApp
     }
 }
 
+/// A tracker whose reporting replica cannot be reached (nothing listens on port 1).
+public sealed class UnreachableReplicaApp : TrackerApp
+{
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.UseSetting("ConnectionStrings:PostgresReadOnly", "Host=127.0.0.1;Port=1;Username=affiliatetracker;Database=affiliatetracker_test;Timeout=1");
+    }
+}
+
 public sealed class ReadReplicaTests : IAsyncLifetime
 {
     private readonly ReplicaReportsApp app = new();
@@ -68,5 +78,23 @@ public sealed class ReadReplicaTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, approve.StatusCode);
         await using var primary = await TrackerApp.DbAsync();
         Assert.Equal("approved", await primary.ExecuteScalarAsync<string>("SELECT status FROM conversions WHERE id = @id", new { id }));
+    }
+
+    [Fact]
+    public async Task Reports_fall_back_to_the_primary_while_the_replica_is_unreachable()
+    {
+        await using var cut = new UnreachableReplicaApp();
+        var n = await cut.CreateNetworkAsync();
+        var click = TrackerApp.ClickIdOf(await cut.ClickAsync($"/c/{n.LinkCode}"));
+        await TrackerApp.WaitForClickRowAsync(click);
+
+        var publisher = cut.WithKey(await cut.IssueKeyAsync("publisher", publisherId: n.PublisherId));
+        var report = await publisher.GetAsync("/api/v1/reports?group_by=offer");
+        Assert.Equal(HttpStatusCode.OK, report.StatusCode);
+        Assert.Equal(1, (await report.Content.ReadFromJsonAsync<JsonArray>())!.Sum(r => r!["clicks"]!.GetValue<long>()));
+
+        var health = (await cut.Browser().GetFromJsonAsync<JsonObject>("/health"))!;
+        Assert.False(health["postgres_replica"]!["ok"]!.GetValue<bool>());
+        Assert.Equal("healthy", health["status"]!.GetValue<string>());
     }
 }

@@ -59,6 +59,11 @@ topology() { live_node; "${REDIS[@]}" cluster nodes | awk '{ split($2, a, "@"); 
 # The postbacks' offer (demo offer 1) lives in conversion shard 1; its primary also serves one click shard.
 CV_KEY='at:{cv:1}:stream'
 
+for port in $PORTS; do
+  if (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null; then log "port $port is in use (a previous run still going?)"; exit 1; fi
+done
+# A node paused by kill_primary is resumed before the cluster is shut down, whatever stopped the run.
+suite_cleanup() { local p; for p in $PORTS; do [ -s "$STORE/cluster/$p/redis.pid" ] && kill -CONT "$(cat "$STORE/cluster/$p/redis.pid")" 2>/dev/null; done; return 0; }
 rm -rf "$STORE/cluster"
 setup_suite
 

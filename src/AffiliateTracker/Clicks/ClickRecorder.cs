@@ -117,6 +117,7 @@ public sealed class ClickRecorder : BackgroundService
     private async Task WriteWithRetryAsync(List<Pending> batch, CancellationToken stoppingToken)
     {
         Interlocked.Add(ref _inBatches, batch.Count);
+        // The batch keeps what is still to be written; shards its replicas confirmed leave it early (WriteAsync).
         try { await WriteUntilDoneAsync(batch, stoppingToken); }
         finally { Interlocked.Add(ref _inBatches, -batch.Count); }
     }
@@ -185,9 +186,10 @@ public sealed class ClickRecorder : BackgroundService
     private async Task WriteAsync(List<Pending> batch, StrongBox<bool> countersDone)
     {
         var connection = _redis.Next();
+        var writer = _replicaAcks.Begin(connection);
         var db = connection.GetDatabase();
         var tasks = new List<Task>(8);
-        var streams = new List<RedisKey>(1);
+        var shards = new Dictionary<string, List<Pending>>(1);
         // Per shard and minute: ONE HSET of the attribution records, one EXPIREAT, and ONE stream entry holding
         // the full records. A batch is almost always one group: three commands for up to MaxBatch clicks.
         foreach (var group in batch.GroupBy(p => (Shard: _keys.ClickShard(p.Click.ClickId), Minute: MinuteOf(p.Click.CreatedAt))))
@@ -198,8 +200,9 @@ public sealed class ClickRecorder : BackgroundService
             var hash = _keys.ClickRecords(group.Key.Shard, group.Key.Minute);
             tasks.Add(db.HashSetAsync(hash, records));
             tasks.Add(db.KeyExpireAsync(hash, (group.Key.Minute + TimeSpan.FromMinutes(1) + _options.HotPeriod).UtcDateTime));
-            tasks.Add(db.AddAsync(_keys.ClickStream(group.Key.Shard), ClickCodec.EncodeBatch(clicks)));
-            streams.Add(_keys.ClickStream(group.Key.Shard));
+            var stream = _keys.ClickStream(group.Key.Shard);
+            tasks.Add(db.AddAsync(stream, ClickCodec.EncodeBatch(clicks)));
+            if (shards.TryGetValue(stream, out var members)) members.AddRange(group); else shards[stream] = [.. group];
         }
         var counters = countersDone.Value ? [] : CountersOf(batch);
         var totals = new Task<long>[counters.Count];
@@ -213,9 +216,34 @@ public sealed class ClickRecorder : BackgroundService
         await Task.WhenAll(tasks.Concat(totals));
         for (var i = 0; i < counters.Count; i++) _caps.Observe(counters[i].Key, totals[i].Result);
         countersDone.Value = true;
-        // After the writes, not pipelined with them: a write redirected to another primary (a slot on the move)
-        // must be waited for there. On a timeout the whole batch is written again; the flusher's insert is idempotent.
-        await _replicaAcks.ConfirmAsync(connection, streams);
+        if (_replicaAcks.Enabled) await ConfirmShardsAsync(batch, writer, shards);
+    }
+
+    /// After the writes, not pipelined with them (a write MOVED to another primary is waited for there): each shard
+    /// on its own, so a primary whose replica does not answer holds back its own clicks only. Confirmed shards'
+    /// redirects are answered at once and leave the batch; the rest is written again (the flush is idempotent).
+    private async Task ConfirmShardsAsync(List<Pending> batch, ReplicaAcks.Writer writer, Dictionary<string, List<Pending>> shards)
+    {
+        var outcomes = await Task.WhenAll(shards.Select(async shard =>
+        {
+            try
+            {
+                await _replicaAcks.ConfirmAsync(writer, [shard.Key]);
+                foreach (var p in shard.Value) p.Done.TrySetResult(true);
+                return (Members: shard.Value, Error: (Exception?)null);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException) { return (Members: shard.Value, Error: e); }
+        }));
+        var failed = outcomes.FirstOrDefault(o => o.Error is not null).Error;
+        if (failed is null) return;
+        var confirmed = outcomes.Where(o => o.Error is null).SelectMany(o => o.Members).ToHashSet();
+        if (confirmed.Count > 0)
+        {
+            batch.RemoveAll(confirmed.Contains);
+            _metrics.ClickBatch(confirmed.Count);
+            Interlocked.Add(ref _inBatches, -confirmed.Count);
+        }
+        throw failed;
     }
 
     private static DateTimeOffset MinuteOf(DateTimeOffset t) => new(t.Year, t.Month, t.Day, t.Hour, t.Minute, 0, TimeSpan.Zero);

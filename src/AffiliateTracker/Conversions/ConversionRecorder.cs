@@ -68,6 +68,7 @@ public sealed class ConversionRecorder(RecordingConnections recording, RedisKeys
     private readonly RedisBatcher<(RedisKey[] Keys, RedisValue[] Args), RedisResult> _creates = new(async batch =>
     {
         var redis = recording.Next();
+        var writer = replicaAcks.Begin(redis);
         var database = redis.GetDatabase();
         var results = new RedisResult[batch.Count];
         var calls = new List<(int[] Indexes, Task<RedisResult> Result)>();
@@ -86,7 +87,7 @@ public sealed class ConversionRecorder(RecordingConnections recording, RedisKeys
         // One WAIT per primary for the whole batch: on a timeout every postback of it answers 503 and is retried
         // by its advertiser, and the retry finds the dedupe record (duplicate) or, after a failover that lost
         // it, records the conversion again.
-        await replicaAcks.ConfirmAsync(redis, batch.Select(b => b.Keys[1]).Distinct());
+        await replicaAcks.ConfirmAsync(writer, batch.Select(b => b.Keys[1]).Distinct());
         return results;
     });
 
@@ -143,7 +144,10 @@ public sealed class ConversionRecorder(RecordingConnections recording, RedisKeys
         if not existing then return {-1, ''} end
         local id, current, marks = string.match(existing, '^([^|]*)|([^|]*)(.*)$')
         local i = string.find(marks, '|unconfirmed', 1, true)
-        if not i then return {0, id .. '|' .. current} end
+        if not i then
+          redis.call('SET', KEYS[1], existing, 'KEEPTTL') -- so WAIT covers it (see CreateScript)
+          return {0, id .. '|' .. current}
+        end
         marks = string.sub(marks, 1, i - 1) .. string.sub(marks, i + 12)
         redis.call('SET', KEYS[1], id .. '|' .. current .. marks, 'KEEPTTL')
         redis.call('XADD', KEYS[2], '*', 't', 'm', 'id', id, 'd', ARGV[1])
@@ -154,10 +158,11 @@ public sealed class ConversionRecorder(RecordingConnections recording, RedisKeys
     {
         var stream = keys.ConversionStream(keys.ConversionShard(confirmation.OfferId));
         var redis = recording.Next();
+        var writer = replicaAcks.Begin(redis);
         var r = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(ConfirmScript,
             [keys.ConversionDedupe(confirmation.OfferId, confirmation.Goal, confirmation.DedupeKey), stream],
             [ConversionJson.Serialize(confirmation)]))!;
-        await replicaAcks.ConfirmAsync(redis, [stream]);
+        await replicaAcks.ConfirmAsync(writer, [stream]);
         if ((int)r[0] == -1) return (ConfirmResult.NotFound, null, null);
         var (id, status) = Split((string)r[1]!);
         return ((int)r[0] == 1 ? ConfirmResult.Confirmed : ConfirmResult.AlreadyConfirmed, id, status);
@@ -168,10 +173,11 @@ public sealed class ConversionRecorder(RecordingConnections recording, RedisKeys
     {
         var stream = keys.ConversionStream(keys.ConversionShard(offerId));
         var redis = recording.Next();
+        var writer = replicaAcks.Begin(redis);
         var r = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(ChangeScript,
             [keys.ConversionDedupe(offerId, goal, dedupeKey), stream],
             [change.To, ConversionJson.Serialize(change), string.Join(',', ConversionStatus.AllowedFrom(change.To))]))!;
-        await replicaAcks.ConfirmAsync(redis, [stream]);
+        await replicaAcks.ConfirmAsync(writer, [stream]);
         var code = (int)r[0];
         if (code == -1) return (ChangeResult.NotFound, null, null);
         var (id, status) = Split((string)r[1]!);

@@ -52,7 +52,8 @@ public sealed class PostbackSigning(IConfiguration config)
         return CryptographicOperations.FixedTimeEquals(expected, presented);
     }
 
-    private static byte[]? Parse(string? value)
+    /// Secrets:MasterKey's bytes (null when unset); refuses a key that is not base64 of at least 32 bytes.
+    internal static byte[]? Parse(string? value)
     {
         if (string.IsNullOrWhiteSpace(value)) return null;
         var bytes = Convert.FromBase64String(value.Trim());

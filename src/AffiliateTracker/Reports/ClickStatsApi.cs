@@ -31,7 +31,7 @@ public static class ClickStatsApi
             var since = (from ?? until.AddDays(-30)).ToUniversalTime();
             if (since >= until) throw ApiException.Invalid("from", "must be before to");
             if (until - since > TimeSpan.FromDays(366)) throw ApiException.Invalid("from", "must be at most 366 days before to");
-            await using var conn = await reads.Source.OpenConnectionAsync();
+            await using var conn = await reads.OpenAsync();
             return await conn.QueryAsync<ClickStatsRow>($"""
                 SELECT date_trunc('day', c.created_at AT TIME ZONE 'UTC') AS day, c.offer_id, c.publisher_id,
                        count(*) AS clicks, count(*) FILTER (WHERE c.is_unique AND NOT c.is_bot) AS unique_clicks,

@@ -38,7 +38,7 @@ public static class ReportApi
             [Microsoft.AspNetCore.Mvc.FromQuery(Name = "group_by")] string? groupBy, string? tz) =>
         {
             var query = ReportQuery.Parse(groupBy, tz, from, to, time.GetUtcNow().UtcDateTime);
-            await using var conn = await reads.Source.OpenConnectionAsync();
+            await using var conn = await reads.OpenAsync();
             return await RunAsync(conn, query, caller, traffic.Networks);
         }).WithTags("Reports");
     }

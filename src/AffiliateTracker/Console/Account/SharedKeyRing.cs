@@ -12,18 +12,20 @@ namespace AffiliateTracker.Console.Account;
 /// Console sessions and form tokens are protected with ASP.NET's data-protection keys. Left alone, every instance
 /// makes its own ring in memory, so behind a load balancer a session signed in on one instance is refused by the
 /// next, and every deploy signs everyone out. The ring lives in PostgreSQL instead (table data_protection_keys),
-/// encrypted with a key derived from Secrets:MasterKey when one is set, so a database backup alone cannot forge
-/// a session.
+/// encrypted with a key derived from Secrets:MasterKey, so a database backup alone cannot forge a session. Without
+/// a master key (a development setup) the ring is stored in plain text, and the start says so.
 public static class SharedKeyRing
 {
     public static void AddSharedKeyRing(this IServiceCollection services, IConfiguration config)
     {
         services.AddDataProtection().SetApplicationName("AffiliateTracker");
-        var master = config["Secrets:MasterKey"];
-        services.AddOptions<KeyManagementOptions>().Configure<NpgsqlDataSource>((o, db) =>
+        var master = Conversions.PostbackSigning.Parse(config["Secrets:MasterKey"]);
+        services.AddOptions<KeyManagementOptions>().Configure<NpgsqlDataSource, ILoggerFactory>((o, db, logs) =>
         {
             o.XmlRepository = new PostgresXmlRepository(db);
-            if (!string.IsNullOrEmpty(master)) o.XmlEncryptor = new MasterKeyXmlEncryptor(MasterKeyXmlDecryptor.KeyFrom(master));
+            if (master is not null) o.XmlEncryptor = new MasterKeyXmlEncryptor(MasterKeyXmlDecryptor.KeyFrom(master));
+            else logs.CreateLogger(typeof(SharedKeyRing)).LogWarning(
+                "Secrets:MasterKey is not set: the console's session keys are stored in PostgreSQL unencrypted");
         });
         services.AddSingleton(new MasterKeyHolder(master));
     }
@@ -65,13 +67,13 @@ public static class SharedKeyRing
         }
     }
 
-    public sealed record MasterKeyHolder(string? MasterKey);
+    public sealed record MasterKeyHolder(byte[]? MasterKey);
 
     /// Made by the framework through its (IServiceProvider) constructor when it reads an encrypted key.
     public sealed class MasterKeyXmlDecryptor(IServiceProvider services) : IXmlDecryptor
     {
-        public static byte[] KeyFrom(string masterKey) =>
-            HMACSHA256.HashData(Convert.FromBase64String(masterKey), Encoding.UTF8.GetBytes("console-data-protection-keys"));
+        public static byte[] KeyFrom(byte[] masterKey) =>
+            HMACSHA256.HashData(masterKey, Encoding.UTF8.GetBytes("console-data-protection-keys"));
 
         public XElement Decrypt(XElement encryptedElement)
         {

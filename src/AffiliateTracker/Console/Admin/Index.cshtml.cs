@@ -35,7 +35,7 @@ public sealed class IndexModel(NpgsqlDataSource db, ReportDatabase reads, Connec
     {
         var now = time.GetUtcNow().UtcDateTime;
         List<Dictionary<string, object?>> today;
-        await using (var replica = await reads.Source.OpenConnectionAsync())
+        await using (var replica = await reads.OpenAsync())
             today = await ReportApi.RunAsync(replica, new ReportApi.ReportQuery(["day"], "UTC", now.Date, now), Caller);
         await using var conn = await db.OpenConnectionAsync();
         Clicks = today.Sum(r => (long)r["clicks"]!);

@@ -10,7 +10,7 @@ public sealed class IndexModel(AffiliateTracker.Storage.ReportDatabase reads) : 
 
     public async Task OnGetAsync()
     {
-        await using var conn = await reads.Source.OpenConnectionAsync();
+        await using var conn = await reads.OpenAsync();
         Offers = await OfferApi.LoadManyAsync(conn, Caller, "true", new { });
     }
 }

@@ -20,7 +20,7 @@ public sealed class IndexModel(AffiliateTracker.Storage.ReportDatabase reads, Ti
         var now = time.GetUtcNow().UtcDateTime;
         var today = now.Date;
         var query = new ReportApi.ReportQuery(["day"], "UTC", today.AddDays(-29), now);
-        await using var conn = await reads.Source.OpenConnectionAsync();
+        await using var conn = await reads.OpenAsync();
         var rows = await ReportApi.RunAsync(conn, query, Caller);
         var byDay = rows.ToDictionary(r => ((DateTime)r["day"]!).Date);
         // Earnings per currency: an offer pays in its own currency, and sums never mix them.

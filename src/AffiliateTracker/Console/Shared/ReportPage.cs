@@ -40,7 +40,7 @@ public abstract class ReportPage(AffiliateTracker.Storage.ReportDatabase db, Tim
         // The form's "to" is a day, included whole.
         var query = ReportApi.ReportQuery.Parse(Group, Tz, From, To.Value.Date.AddDays(1), time.GetUtcNow().UtcDateTime);
         Dimensions = query.Dimensions;
-        await using var conn = await db.Source.OpenConnectionAsync();
+        await using var conn = await db.OpenAsync();
         Rows = await ReportApi.RunAsync(conn, query, Caller, traffic.Networks);
         // Reports read from the replica when there is one: say how fresh they are.
         try { ReplicaLag = await db.LagAsync(); }
