@@ -189,7 +189,7 @@ public sealed class ClickRecorder : BackgroundService
         var writer = _replicaAcks.Begin(connection);
         var db = connection.GetDatabase();
         var tasks = new List<Task>(8);
-        var shards = new Dictionary<string, List<Pending>>(1);
+        var shards = new Dictionary<string, List<Pending>>(_replicaAcks.Enabled ? 1 : 0);
         // Per shard and minute: ONE HSET of the attribution records, one EXPIREAT, and ONE stream entry holding
         // the full records. A batch is almost always one group: three commands for up to MaxBatch clicks.
         foreach (var group in batch.GroupBy(p => (Shard: _keys.ClickShard(p.Click.ClickId), Minute: MinuteOf(p.Click.CreatedAt))))
@@ -202,6 +202,7 @@ public sealed class ClickRecorder : BackgroundService
             tasks.Add(db.KeyExpireAsync(hash, (group.Key.Minute + TimeSpan.FromMinutes(1) + _options.HotPeriod).UtcDateTime));
             var stream = _keys.ClickStream(group.Key.Shard);
             tasks.Add(db.AddAsync(stream, ClickCodec.EncodeBatch(clicks)));
+            if (!_replicaAcks.Enabled) continue;
             if (shards.TryGetValue(stream, out var members)) members.AddRange(group); else shards[stream] = [.. group];
         }
         var counters = countersDone.Value ? [] : CountersOf(batch);
