@@ -57,12 +57,14 @@ var app = builder.Build();
 app.UseResponseHardening();
 app.UseTrustedProxies();
 app.UseJsonErrors();
-// Tracking links are answered here, before routing and the API's middleware (Clicks/ClickEndpoints.cs).
+// Tracking links and postbacks are answered here, before routing and the API's middleware (Clicks/ClickEndpoints.cs,
+// Conversions/PostbackEndpoints.cs).
 app.UseClickFastPath();
+app.UsePostbackFastPath();
 app.UseRouting();
 // The rate limiter comes after authentication (a valid key has its own budget) and before authorization
 // (a caller over the per-address budget gets 429 rather than another 401); it limits only endpoints that
-// ask for it (the API and /postback). Only /api paths look at keys (ApiKeyAuthenticationHandler).
+// ask for it (the API; postbacks take theirs in PostbackReceiver). Only /api paths look at keys (ApiKeyAuthenticationHandler).
 app.UseAuthentication();
 app.UseRateLimiter();
 app.UseAuthorization();

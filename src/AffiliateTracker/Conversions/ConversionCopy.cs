@@ -1,3 +1,4 @@
+using AffiliateTracker.Clicks;
 using AffiliateTracker.Storage;
 using System.Net;
 using Npgsql;
@@ -13,12 +14,15 @@ public static class ConversionCopy
     public const string Columns = """
         id, click_id, click_created_at, offer_id, advertiser_id, publisher_id, goal, txid, dedupe_key, status,
         amount, currency, original_amount, original_currency, payout, revenue, sub1, sub2, sub3, sub4, sub5,
-        source, click_ip, country, flags, via, created_at, hold_until, status_changed_at, awaiting_confirmation
+        source, click_ip, country, flags, via, created_at, hold_until, status_changed_at, awaiting_confirmation,
+        device_type, os, os_version, browser, asn, is_datacenter
         """;
     public const string HistoryColumns = "event_id, conversion_id, from_status, to_status, actor, reason, changed_at";
 
-    /// COPY into `table` (conversions, or a staging table with the same columns plus event_id, actor, reason).
-    public static async Task WriteAsync(NpgsqlConnection conn, string table, IReadOnlyList<ConversionCreated> rows, bool withEvent, CancellationToken ct = default)
+    /// COPY into `table` (conversions, or a staging table with the same columns plus event_id, actor, reason), with
+    /// each conversion's click's traffic details where `traffic` has them (ClickTraffic.FindAsync).
+    public static async Task WriteAsync(NpgsqlConnection conn, string table, IReadOnlyList<ConversionCreated> rows, bool withEvent,
+        IReadOnlyDictionary<string, TrafficDetails>? traffic = null, CancellationToken ct = default)
     {
         var columns = withEvent ? Columns + ", event_id, actor, reason" : Columns;
         await using var copy = await conn.BeginBinaryImportAsync($"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)", ct);
@@ -51,6 +55,10 @@ public static class ConversionCopy
             copy.Write(c.HoldUntil.UtcDateTime, NpgsqlDbType.TimestampTz);
             copy.Write(c.StatusChangedAt.UtcDateTime, NpgsqlDbType.TimestampTz);
             copy.Write(c.AwaitingConfirmation, NpgsqlDbType.Boolean);
+            var t = traffic?.GetValueOrDefault(c.ClickId);
+            copy.WriteText(t?.DeviceType); copy.WriteText(t?.Os); copy.WriteText(t?.OsVersion); copy.WriteText(t?.Browser);
+            if (t?.Asn is { } asn) copy.Write(asn, NpgsqlDbType.Integer); else copy.WriteNull();
+            if (t?.IsDatacenter is { } dc) copy.Write(dc, NpgsqlDbType.Boolean); else copy.WriteNull();
             if (withEvent)
             {
                 copy.Write(c.EventId, NpgsqlDbType.Uuid);

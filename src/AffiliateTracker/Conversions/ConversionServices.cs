@@ -12,6 +12,7 @@ public static class ConversionServices
         services.AddSingleton<PostbackSigning>();
         services.AddSingleton<ConversionRecorder>();
         services.AddSingleton<PostbackHandler>();
+        services.AddSingleton<PostbackReceiver>();
         services.AddSingleton<ConversionStore>();
         services.AddWorker<PostbackLog>();
         services.AddWorker<ConversionFlusher>();

@@ -1,3 +1,4 @@
+using AffiliateTracker.Clicks;
 using AffiliateTracker.Network;
 using Dapper;
 using Npgsql;
@@ -33,10 +34,10 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
         var pending = changes.ToList();
         if (creates.Count > 0)
         {
-            var inserted = await InsertAsync(conn, tx, creates);
             // The click's traffic details, for reports by device, browser and network without a join. The click is
             // almost always in PostgreSQL by now (it flushes within a second of the redirect); if not, they stay unknown.
-            await conn.ExecuteAsync(TrafficOfClicksSql, new { ids = inserted.ToArray() }, tx);
+            // Read first and written with the row: an UPDATE after the COPY wrote every conversion and its index entries twice.
+            var inserted = await InsertAsync(conn, tx, creates, await TrafficOfClicksAsync(conn, tx, creates));
             await PublisherPostbackOutbox.EnqueueAsync(conn, tx, snapshot,
                 creates.Where(c => inserted.Contains(c.Id)).Select(c => (c.EventId, ConversionRow.From(c))), now);
 
@@ -137,12 +138,13 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
     /// savepoint. A re-delivered batch (or one whose conversion PostgreSQL already holds under another id)
     /// breaks a unique key there; then the batch goes through a staging table and INSERT .. ON CONFLICT DO
     /// NOTHING, which keeps what is already there. Returns the ids this call inserted.
-    internal static async Task<HashSet<string>> InsertAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<ConversionCreated> creates)
+    internal static async Task<HashSet<string>> InsertAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<ConversionCreated> creates,
+        IReadOnlyDictionary<string, TrafficDetails>? traffic = null)
     {
         await tx.SaveAsync("direct_copy");
         try
         {
-            await ConversionCopy.WriteAsync(conn, "conversions", creates, withEvent: false);
+            await ConversionCopy.WriteAsync(conn, "conversions", creates, withEvent: false, traffic);
             await ConversionCopy.WriteHistoryAsync(conn, creates);
             await tx.ReleaseAsync("direct_copy");
             return creates.Select(c => c.Id).ToHashSet();
@@ -152,7 +154,7 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
             await tx.RollbackAsync("direct_copy");
         }
         await using (var cmd = new NpgsqlCommand(StagingSql, conn, tx)) await cmd.ExecuteNonQueryAsync();
-        await ConversionCopy.WriteAsync(conn, "conversion_staging", creates, withEvent: true);
+        await ConversionCopy.WriteAsync(conn, "conversion_staging", creates, withEvent: true, traffic);
         var inserted = new HashSet<string>();
         await using (var cmd = new NpgsqlCommand(MergeSql, conn, tx))
         await using (var reader = await cmd.ExecuteReaderAsync())
@@ -160,10 +162,30 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
         return inserted;
     }
 
+    /// The traffic details of the batch's clicks that PostgreSQL holds, by click id.
+    private static async Task<Dictionary<string, TrafficDetails>> TrafficOfClicksAsync(NpgsqlConnection conn, NpgsqlTransaction tx,
+        IReadOnlyList<ConversionCreated> creates)
+    {
+        var found = new Dictionary<string, TrafficDetails>();
+        await using var cmd = new NpgsqlCommand(TrafficOfClicksSql, conn, tx);
+        cmd.Parameters.AddWithValue("ids", creates.Select(c => c.ClickId).ToArray());
+        cmd.Parameters.AddWithValue("ats", creates.Select(c => c.ClickCreatedAt.UtcDateTime).ToArray());
+        await using var reader = await cmd.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            if (reader.IsDBNull(1)) continue;
+            found[reader.GetString(0)] = new TrafficDetails(reader.GetString(1), Text(reader, 2), Text(reader, 3), Text(reader, 4),
+                reader.IsDBNull(5) ? null : reader.GetInt32(5), reader.IsDBNull(6) ? null : reader.GetBoolean(6));
+        }
+        return found;
+
+        static string? Text(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+    }
+
     private const string TrafficOfClicksSql = """
-        UPDATE conversions c SET device_type = k.device_type, os = k.os, os_version = k.os_version, browser = k.browser, asn = k.asn,
-            is_datacenter = k.is_datacenter
-        FROM clicks k WHERE c.id = ANY(@ids) AND k.click_id = c.click_id AND k.created_at = c.click_created_at
+        SELECT k.click_id, k.device_type, k.os, k.os_version, k.browser, k.asn, k.is_datacenter
+        FROM unnest(@ids::text[], @ats::timestamptz[]) AS c(click_id, created_at)
+        JOIN clicks k ON k.click_id = c.click_id AND k.created_at = c.created_at
         """;
 
     private const string StagingSql = """

@@ -13,16 +13,11 @@ public static class PostbackEndpoints
 
     public static void MapPostbacks(this IEndpointRouteBuilder app)
     {
-        app.MapMethods("/postback", ["GET", "POST"], async (HttpContext http, PostbackHandler handler, PostbackLog log, TimeProvider time, ILoggerFactory logs, TrackerMetrics metrics) =>
-        {
-            var (outcome, query) = await RunAsync(http, PostbackHandler.Via.Postback, handler, logs.CreateLogger("AffiliateTracker.Postbacks"), metrics);
-            metrics.Postback("postback", outcome.Decision);
-            log.Write(Entry(outcome, PostbackHandler.Via.Postback, query, http, time));
-            return outcome.IsSuccess
-                ? Results.Json(new { result = outcome.Decision, conversion_id = outcome.ConversionId, status = outcome.Status, message = outcome.Message })
-                : Results.Json(new { error = outcome.Decision, message = outcome.Message }, statusCode: outcome.HttpStatus);
-        }).RequireRateLimiting(RateLimits.Postback).WithTags("Conversions").WithSummary("Server-to-server conversion postback")
-          .WithDescription("Parameters: click_id (or transaction_id, clickid, cid, subid), goal, amount, currency, txid, status, token.");
+        // UsePostbackFastPath answers these before routing; the endpoint documents the contract and takes what it leaves.
+        app.MapMethods("/postback", ["GET", "POST"], (HttpContext http, PostbackReceiver receiver) => receiver.ReceiveAsync(http))
+          .WithTags("Conversions").WithSummary("Server-to-server conversion postback")
+          .WithDescription("Parameters: click_id (or transaction_id, clickid, cid, subid), goal, amount, currency, txid, status, token.")
+          .Produces(StatusCodes.Status200OK, contentType: "application/json");
 
         app.MapGet("/pixel", async (HttpContext http, PostbackHandler handler, PostbackLog log, TimeProvider time, ILoggerFactory logs, TrackerMetrics metrics) =>
         {
@@ -34,7 +29,19 @@ public static class PostbackEndpoints
         }).WithTags("Conversions").WithSummary("Browser conversion pixel (reads the click cookie; always a 1x1 GIF)");
     }
 
-    private static async Task<(PostbackOutcome Outcome, Dictionary<string, string> Query)> RunAsync(
+    /// Postbacks as the pipeline's stop after the error handlers, beside the click fast path: routing, authentication
+    /// and authorization do not apply to them, and cost every postback (benchmarks/README.md). The rate limit does,
+    /// and PostbackReceiver takes it itself.
+    public static void UsePostbackFastPath(this IApplicationBuilder app)
+    {
+        var receiver = app.ApplicationServices.GetRequiredService<PostbackReceiver>();
+        app.Use((HttpContext http, RequestDelegate next) =>
+            http.Request.Path.Value == "/postback" && (HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsPost(http.Request.Method))
+                ? receiver.ReceiveAsync(http)
+                : next(http));
+    }
+
+    internal static async Task<(PostbackOutcome Outcome, Dictionary<string, string> Query)> RunAsync(
         HttpContext http, PostbackHandler.Via via, PostbackHandler handler, ILogger log, TrackerMetrics metrics)
     {
         Dictionary<string, string> parameters = [];
@@ -67,7 +74,7 @@ public static class PostbackEndpoints
         }
     }
 
-    private static PostbackLogEntry Entry(PostbackOutcome o, PostbackHandler.Via via, Dictionary<string, string> query, HttpContext http, TimeProvider time) =>
+    internal static PostbackLogEntry Entry(PostbackOutcome o, PostbackHandler.Via via, Dictionary<string, string> query, HttpContext http, TimeProvider time) =>
         new(Guid.NewGuid(), time.GetUtcNow(), via == PostbackHandler.Via.Pixel ? "pixel" : "postback", o.AdvertiserId, o.OfferId,
             InputText.Clean(o.ClickId ?? Limit(PostbackRequest.ClickIdNames.Select(n => query.GetValueOrDefault(n)).FirstOrDefault(v => v is not null), 64)),
             InputText.Clean(Limit(query.GetValueOrDefault("txid"), PostbackRequest.MaxTxidLength)), InputText.Clean(Limit(query.GetValueOrDefault("goal"), 50)),

@@ -23,8 +23,8 @@ public sealed class RateLimitOptions
 }
 
 /// Rate limits with ASP.NET Core's limiter: the management API per key (per address without a valid key),
-/// postbacks per address. Click redirects and the pixel carry no policy, so the limiter skips them.
-/// Over a limit: 429, Retry-After, and the JSON error.
+/// postbacks per address (taken by PostbackReceiver itself, which answers before the limiter middleware runs).
+/// Click redirects and the pixel carry no limit. Over a limit: 429, Retry-After, and the JSON error.
 public static class RateLimits
 {
     public const string Management = "management";
@@ -39,17 +39,28 @@ public static class RateLimits
         services.AddRateLimiter(o =>
         {
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            o.OnRejected = (context, cancel) =>
-            {
-                var seconds = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)) : 1;
-                context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                return new ValueTask(context.HttpContext.Response.WriteAsJsonAsync(
-                    new ErrorBody("rate_limited", $"Too many requests; retry after {seconds} second{(seconds == 1 ? "" : "s")}."), cancel));
-            };
+            o.OnRejected = (context, cancel) => new ValueTask(RejectAsync(context.HttpContext, context.Lease, cancel));
             o.AddPolicy<(string? Key, IPAddress? Ip), ManagementPolicy>(Management);
-            o.AddPolicy<IPAddress, PostbackPolicy>(Postback);
+        });
+        // Postbacks per client address: the partition key is the connection's address object itself.
+        services.AddKeyedSingleton(Postback, (sp, _) =>
+        {
+            var perSecond = sp.GetRequiredService<IOptions<RateLimitOptions>>().Value.PostbackPerIpPerSecond;
+            Func<IPAddress, RateLimiter> create = _ => Window(perSecond, TimeSpan.FromSeconds(1));
+            return PartitionedRateLimiter.Create<IPAddress, IPAddress>(ip => perSecond > 0
+                ? RateLimitPartition.Get(ip, create)
+                : RateLimitPartition.GetNoLimiter(IPAddress.None));
         });
         return services;
+    }
+
+    /// The answer over a limit: 429, Retry-After, and the JSON error.
+    public static Task RejectAsync(HttpContext http, RateLimitLease lease, CancellationToken cancel)
+    {
+        var seconds = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)) : 1;
+        http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+        http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        return http.Response.WriteAsJsonAsync(new ErrorBody("rate_limited", $"Too many requests; retry after {seconds} second{(seconds == 1 ? "" : "s")}."), cancel);
     }
 
     private static RateLimiter Window(int permits, TimeSpan window) => new FixedWindowRateLimiter(new FixedWindowRateLimiterOptions
@@ -80,24 +91,5 @@ public static class RateLimits
             http.User.FindFirstValue("key_id") is { } key
                 ? _perKey > 0 ? new((key, null), _create) : Off
                 : _perIp > 0 ? new((null, http.Connection.RemoteIpAddress ?? IPAddress.None), _create) : Off;
-    }
-
-    /// The hot path: the partition key is the connection's address object itself, the factory a cached delegate.
-    private sealed class PostbackPolicy : IRateLimiterPolicy<IPAddress>
-    {
-        private static readonly RateLimitPartition<IPAddress> Off = RateLimitPartition.GetNoLimiter(IPAddress.None);
-        private readonly int _perSecond;
-        private readonly Func<IPAddress, RateLimiter> _create;
-
-        public PostbackPolicy(IOptions<RateLimitOptions> options)
-        {
-            _perSecond = options.Value.PostbackPerIpPerSecond;
-            _create = _ => Window(_perSecond, TimeSpan.FromSeconds(1));
-        }
-
-        public Func<OnRejectedContext, CancellationToken, ValueTask>? OnRejected => null;
-
-        public RateLimitPartition<IPAddress> GetPartition(HttpContext http) =>
-            _perSecond > 0 ? new(http.Connection.RemoteIpAddress ?? IPAddress.None, _create) : Off;
     }
 }
