@@ -56,11 +56,11 @@ builder.Services.AddConsole(builder.Configuration);
 var app = builder.Build();
 app.UseResponseHardening();
 app.UseTrustedProxies();
-app.UseJsonErrors();
-// Tracking links and postbacks are answered here, before routing and the API's middleware (Clicks/ClickEndpoints.cs,
-// Conversions/PostbackEndpoints.cs).
+// Tracking links and postbacks are answered here, before the error handlers, routing and the API's middleware, and
+// answer their own failures (Clicks/ClickEndpoints.cs, Conversions/PostbackEndpoints.cs).
 app.UseClickFastPath();
 app.UsePostbackFastPath();
+app.UseJsonErrors();
 app.UseRouting();
 // The rate limiter comes after authentication (a valid key has its own budget) and before authorization
 // (a caller over the per-address budget gets 429 rather than another 401); it limits only endpoints that

@@ -32,12 +32,16 @@ public static class ClickCodec
         return buffer;
     }
 
-    public static List<ClickRecord> DecodeBatch(ReadOnlySpan<byte> data)
+    /// What the flusher adds to a click as it reads it: the country (when the redirect did not need it) and the
+    /// traffic details. Filled in while decoding, so no record is copied to add them.
+    public delegate (string? Country, TrafficDetails? Traffic) Details(string? ip, string? userAgent, string? country, bool isBot);
+
+    public static List<ClickRecord> DecodeBatch(ReadOnlySpan<byte> data, Details? details = null)
     {
         var list = new List<ClickRecord>();
         while (!data.IsEmpty)
         {
-            list.Add(Decode(data, out var used));
+            list.Add(Decode(data, out var used, details));
             data = data[used..];
         }
         return list;
@@ -45,7 +49,7 @@ public static class ClickCodec
 
     public static ClickRecord Decode(ReadOnlySpan<byte> data) => Decode(data, out _);
 
-    public static ClickRecord Decode(ReadOnlySpan<byte> data, out int bytesRead)
+    public static ClickRecord Decode(ReadOnlySpan<byte> data, out int bytesRead, Details? details = null)
     {
         var r = new Reader(data);
         var version = r.Byte();
@@ -73,10 +77,14 @@ public static class ClickCodec
             if (version >= 3 && (flags & FlagCost) != 0) cost = r.Decimal();
         }
         bytesRead = r.Position;
+        var bot = (flags & FlagBot) != 0;
+        TrafficDetails? traffic = null;
+        if (details is not null) (country, traffic) = details(ip, ua, country, bot);
         return new ClickRecord(clickId, createdAt, offerId, publisherId, linkId, sub1, sub2, sub3, sub4, sub5,
-            source, ip, ua, referrer, country, (flags & FlagBot) != 0)
+            source, ip, ua, referrer, country, bot)
         {
             DeepLink = deepLink, DeepLinkRefused = (flags & FlagDeepLinkRefused) != 0, SmartLinkId = smartLink, SmartRule = smartRule, Cost = cost,
+            Traffic = traffic,
         };
     }
 

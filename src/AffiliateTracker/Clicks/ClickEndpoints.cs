@@ -42,10 +42,11 @@ public static class ClickEndpoints
         app.MapMethods("/click", ["HEAD"], byIds).ExcludeFromDescription();
     }
 
-    /// The redirect as the pipeline's first stop after the error handlers: a click skips routing,
-    /// authentication, rate limiting and authorization (none of which applies to it), which measurably cost
-    /// the redirect (benchmarks/README.md). Same logic as the mapped endpoints above, which serve whatever
-    /// this does not take (a trailing slash, another method).
+    /// The redirect as the pipeline's first stop after the response headers and the client's address: a click
+    /// skips the error handlers' wrappers, routing, authentication, rate limiting and authorization (none of which
+    /// applies to it), which measurably cost the redirect (benchmarks/README.md); it answers its own failures.
+    /// Same logic as the mapped endpoints above, which serve whatever this does not take (a trailing slash,
+    /// another method).
     public static void UseClickFastPath(this IApplicationBuilder app)
     {
         var services = app.ApplicationServices;
@@ -57,12 +58,19 @@ public static class ClickEndpoints
             var path = http.Request.Path.Value;
             if (path is null || !(HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method))) return next(http);
             if (path.Length <= 3 || path[0] != '/' || path[2] != '/' || path.IndexOf('/', 3) >= 0) return next(http);
-            return path[1] switch
+            try
             {
-                'c' => Link(http, path[3..], network, recorder, caps, time, metrics, countries),
-                's' => SmartLink(http, path[3..], network, recorder, caps, time, metrics, countries),
-                _ => next(http),
-            };
+                return path[1] switch
+                {
+                    'c' => Link(http, path[3..], network, recorder, caps, time, metrics, countries),
+                    's' => SmartLink(http, path[3..], network, recorder, caps, time, metrics, countries),
+                    _ => next(http),
+                };
+            }
+            catch (Exception e)
+            {
+                return ErrorHandling.InternalErrorAsync(http, e);
+            }
         });
     }
 
@@ -216,9 +224,16 @@ public static class ClickEndpoints
     private static async Task RecordThenRedirectAsync(HttpContext http, ClickRecord click, OfferConfig offer, Task recorded, TrackerMetrics metrics)
     {
         await recorded;
-        metrics.Click("redirect");
-        ClickCookie.Set(http, offer.Id, click.ClickId, offer.AttributionWindow);
-        Found(http, Destination(offer, click));
+        try
+        {
+            metrics.Click("redirect");
+            ClickCookie.Set(http, offer.Id, click.ClickId, offer.AttributionWindow);
+            Found(http, Destination(offer, click));
+        }
+        catch (Exception e)
+        {
+            await ErrorHandling.InternalErrorAsync(http, e);
+        }
     }
 
     private static string Destination(OfferConfig offer, ClickRecord click) =>

@@ -17,16 +17,24 @@ public sealed class ClickFlusher(
 {
     private readonly ClickOptions _options = options.Value;
 
+    // The country of a click the redirect did not need it for, and the traffic details, are worked out here, after the 302.
+    private readonly ClickCodec.Details _details = (ip, userAgent, country, isBot) =>
+        (country ?? (ip is not null && IPAddress.TryParse(ip, out var address) ? countries.Lookup(address) : null), traffic.Classify(userAgent, ip, isBot));
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => _options.FlusherEnabled
-        ? consumer.RunLoopAsync(() => FlushOnceAsync(_options.ReclaimAfter), _options.FlushIdleDelay, log, "Click flush", stoppingToken)
+        ? consumer.RunLoopAsync(() => FlushOnceAsync(_options.ReclaimAfter), _options.FlushIdleDelay, log, "Click flush", stoppingToken,
+            EntriesPerRead * keys.ClickShards, _options.FlushInterval)
         : Task.CompletedTask;
+
+    // A stream entry is one group commit of up to MaxBatch clicks; FlushBatch counts clicks.
+    private int EntriesPerRead => Math.Max(1, _options.FlushBatch / 64);
 
     /// One pass over every shard. Returns the number of stream entries handled.
     public async Task<int> FlushOnceAsync(TimeSpan reclaimAfter, CancellationToken ct = default)
     {
         var total = 0;
         for (var shard = 0; shard < keys.ClickShards; shard++)
-            total += await consumer.ConsumeOnceAsync(keys.ClickStream(shard), Math.Max(1, _options.FlushBatch / 64), reclaimAfter,
+            total += await consumer.ConsumeOnceAsync(keys.ClickStream(shard), EntriesPerRead, reclaimAfter,
                 async entries =>
                 {
                     var clicks = new List<ClickRecord>();
@@ -34,14 +42,7 @@ public sealed class ClickFlusher(
                     {
                         try
                         {
-                            // The country of a click the redirect did not need it for, and the traffic details, are worked
-                            // out here, after the 302.
-                            foreach (var c in ClickCodec.DecodeBatch(e.Payload))
-                                clicks.Add(c with
-                                {
-                                    Country = c.Country ?? (c.Ip is not null && IPAddress.TryParse(c.Ip, out var ip) ? countries.Lookup(ip) : null),
-                                    Traffic = traffic.Classify(c.UserAgent, c.Ip, c.IsBot),
-                                });
+                            clicks.AddRange(ClickCodec.DecodeBatch(e.Payload, _details));
                         }
                         catch (Exception ex) when (ex is FormatException or ArgumentException or IndexOutOfRangeException)
                         {
@@ -73,9 +74,10 @@ public sealed class ClickFlusher(
     private async Task<bool[]> DecideUniqueAsync(IDatabase db, List<ClickRecord> clicks)
     {
         var now = time.GetUtcNow();
-        var visitorKeys = clicks.Select(c => keys.Visitor(c.OfferId, VisitorHash(c))).ToArray();
+        var visitorHashes = clicks.Select(VisitorHash).ToArray();
         var calls = new List<(int[] Indexes, Task<RedisResult> Result)>();
-        foreach (var slot in Enumerable.Range(0, clicks.Count).GroupBy(i => visitorKeys[i][..(visitorKeys[i].IndexOf('}') + 1)]))
+        // One call per key slot: the offer and the bucket the visitor hash falls in ({uq:OFFER:B}, RedisKeys.Visitor).
+        foreach (var slot in Enumerable.Range(0, clicks.Count).GroupBy(i => (clicks[i].OfferId, RedisKeys.VisitorBucket(visitorHashes[i]))))
         {
             var indexes = slot.ToArray();
             var args = new RedisValue[indexes.Length * 2];
@@ -86,7 +88,7 @@ public sealed class ClickFlusher(
                 args[2 * j] = c.ClickId;
                 args[2 * j + 1] = (long)(ttl < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : ttl).TotalMilliseconds;
             }
-            calls.Add((indexes, db.ScriptEvaluateAsync(UniqueScript, indexes.Select(i => (RedisKey)visitorKeys[i]).ToArray(), args)));
+            calls.Add((indexes, db.ScriptEvaluateAsync(UniqueScript, indexes.Select(i => (RedisKey)keys.Visitor(clicks[i].OfferId, visitorHashes[i])).ToArray(), args)));
         }
         var unique = new bool[clicks.Count];
         foreach (var (indexes, call) in calls)
@@ -100,8 +102,17 @@ public sealed class ClickFlusher(
     /// A visitor is an IP address and a user agent; hashed so the key stays short and holds no personal data.
     internal static string VisitorHash(ClickRecord c)
     {
+        // SHA-256 of "IP\nUSER-AGENT" in UTF-8, encoded on the stack (a user agent is at most 1000 characters).
+        var (ip, userAgent) = (c.Ip ?? "", c.UserAgent ?? "");
+        var max = Encoding.UTF8.GetMaxByteCount(ip.Length + 1 + userAgent.Length);
+        var rented = max > 4096 ? System.Buffers.ArrayPool<byte>.Shared.Rent(max) : null;
+        Span<byte> text = rented ?? stackalloc byte[4096];
+        var n = Encoding.UTF8.GetBytes(ip, text);
+        text[n++] = (byte)'\n';
+        n += Encoding.UTF8.GetBytes(userAgent, text[n..]);
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes($"{c.Ip}\n{c.UserAgent}"), hash);
+        SHA256.HashData(text[..n], hash);
+        if (rented is not null) System.Buffers.ArrayPool<byte>.Shared.Return(rented);
         return Convert.ToBase64String(hash[..12]);
     }
 }

@@ -29,9 +29,9 @@ public static class PostbackEndpoints
         }).WithTags("Conversions").WithSummary("Browser conversion pixel (reads the click cookie; always a 1x1 GIF)");
     }
 
-    /// Postbacks as the pipeline's stop after the error handlers, beside the click fast path: routing, authentication
+    /// Postbacks answered beside the click fast path, before the error handlers' wrappers and routing: authentication
     /// and authorization do not apply to them, and cost every postback (benchmarks/README.md). The rate limit does,
-    /// and PostbackReceiver takes it itself.
+    /// and PostbackReceiver takes it itself, and answers its own failures.
     public static void UsePostbackFastPath(this IApplicationBuilder app)
     {
         var receiver = app.ApplicationServices.GetRequiredService<PostbackReceiver>();

@@ -7,7 +7,7 @@ using AffiliateTracker.Observability;
 namespace AffiliateTracker.Conversions;
 
 /// Answers GET/POST /postback: the per-address rate limit, the handler, the log entry and the JSON answer.
-/// UsePostbackFastPath runs it before routing and the API's authentication and authorization, none of which
+/// UsePostbackFastPath runs it before the error handlers, routing and the API's authentication and authorization, none of which
 /// applies to an advertiser's server (its token or signature is checked by the handler); the mapped endpoint
 /// (PostbackEndpoints) runs the same code for whatever the fast path does not take.
 public sealed class PostbackReceiver(PostbackHandler handler, PostbackLog log, TimeProvider time, ILoggerFactory logs,
@@ -16,6 +16,13 @@ public sealed class PostbackReceiver(PostbackHandler handler, PostbackLog log, T
     private readonly ILogger _log = logs.CreateLogger("AffiliateTracker.Postbacks");
 
     public async Task ReceiveAsync(HttpContext http)
+    {
+        // Before the exception handler on the fast path: it answers its own failures.
+        try { await ReceiveCoreAsync(http); }
+        catch (Exception e) when (!http.RequestAborted.IsCancellationRequested) { await ErrorHandling.InternalErrorAsync(http, e); }
+    }
+
+    private async Task ReceiveCoreAsync(HttpContext http)
     {
         using var lease = limiter.AttemptAcquire(http.Connection.RemoteIpAddress ?? IPAddress.None);
         if (!lease.IsAcquired)

@@ -46,6 +46,19 @@ public static class ErrorHandling
 
     private static readonly ErrorBody Internal = new("internal_error", "Something went wrong on our side; it has been logged.");
 
+    /// The same logged 500 for the tracking fast paths (clicks, postbacks), which answer before the exception handler
+    /// runs: its per-request wrappers cost every redirect an allocation or two (benchmarks/README.md).
+    public static Task InternalErrorAsync(HttpContext http, Exception e)
+    {
+        http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("AffiliateTracker.Errors")
+            .LogError(e, "Unhandled error on {Method} {Path}", http.Request.Method, http.Request.Path.Value);
+        if (http.Response.HasStarted) return Task.CompletedTask;
+        http.Response.Clear();
+        http.Response.StatusCode = StatusCodes.Status500InternalServerError;
+        ResponseHardening.Apply(http);
+        return http.Response.WriteAsJsonAsync(Internal);
+    }
+
     private static (int Status, ErrorBody Body) Map(Exception e) => e switch
     {
         ApiException a => (a.Status, new ErrorBody(a.Error, a.Message, a.Field)),

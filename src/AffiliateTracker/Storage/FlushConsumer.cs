@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AffiliateTracker.Observability;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -88,21 +89,25 @@ public sealed class FlushConsumer([FromKeyedServices(RedisKeys.FlusherConnection
     private static bool IsBadData(Exception e) => e is Npgsql.PostgresException { SqlState: var s } && (s.StartsWith("22") || s.StartsWith("23"))
         || e is System.Text.Json.JsonException or FormatException;
 
-    /// Runs `pass` until stopped: again at once while it finds work, after `idleDelay` when it does not,
-    /// with growing backoff while it fails (a store is down; the entries wait in the stream). A pass in
-    /// flight when the server stops is finished, not cancelled, so its batch is written and acknowledged.
+    /// Runs `pass` until stopped: again at once while it finds a full pass of work (a backlog), after `idleDelay`
+    /// when it finds none, and otherwise no sooner than `busyInterval` after the last pass began, so that a
+    /// flusher keeping up with steady traffic writes fewer, larger batches; with growing backoff while it fails
+    /// (a store is down; the entries wait in the stream). A pass in flight when the server stops is finished,
+    /// not cancelled, so its batch is written and acknowledged.
     public async Task RunLoopAsync(Func<Task<int>> pass, TimeSpan idleDelay, ILogger log, string what,
-        CancellationToken stoppingToken)
+        CancellationToken stoppingToken, int fullPass = int.MaxValue, TimeSpan busyInterval = default)
     {
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
+                var started = Stopwatch.GetTimestamp();
                 var done = await pass();
                 if (failures > 0) log.LogInformation("{What} recovered after {Failures} failed passes", what, failures);
                 failures = 0;
                 if (done == 0) await Task.Delay(idleDelay, stoppingToken);
+                else if (done < fullPass && busyInterval - Stopwatch.GetElapsedTime(started) is { Ticks: > 0 } rest) await Task.Delay(rest, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

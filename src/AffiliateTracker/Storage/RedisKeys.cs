@@ -51,8 +51,8 @@ public sealed class RedisKeys(string prefix, int conversionShards = 1, int click
     public static string Month(DateTimeOffset t) => "m" + t.UtcDateTime.ToString("yyyyMM");
 
     public string ClickStream(int shard) => $"{Prefix}{{clicks:{shard}}}:stream";
-    public string Visitor(long offerId, string visitorHash) =>
-        $"{Prefix}{{uq:{offerId}:{(visitorHash[0] * 31 + visitorHash[1]) % VisitorBuckets}}}:{visitorHash}";
+    public string Visitor(long offerId, string visitorHash) => $"{Prefix}{{uq:{offerId}:{VisitorBucket(visitorHash)}}}:{visitorHash}";
+    public static int VisitorBucket(string visitorHash) => (visitorHash[0] * 31 + visitorHash[1]) % VisitorBuckets;
     public const int VisitorBuckets = 64;
     public RedisChannel ConfigChannel => RedisChannel.Literal($"{Prefix}config");
 
