@@ -143,24 +143,23 @@ public static class ClickEndpoints
         if (offer is null || publisher is null)
             return Refuse(http, metrics, "unknown_link", ErrorPage.Result(http, 404, "unknown_offer", "This offer or publisher does not exist."));
 
-        var q = http.Request.Query;
+        var q = ClickQuery.Parse(http.Request.QueryString);
         string? sub1, sub2, sub3, sub4, sub5, source;
         string? bad;
-        if ((bad = Param(q, "sub1", out sub1)) is not null || (bad = Param(q, "sub2", out sub2)) is not null
-            || (bad = Param(q, "sub3", out sub3)) is not null || (bad = Param(q, "sub4", out sub4)) is not null
-            || (bad = Param(q, "sub5", out sub5)) is not null || (bad = Param(q, "source", out source)) is not null)
+        if ((bad = Param(q.Sub1, "sub1", out sub1)) is not null || (bad = Param(q.Sub2, "sub2", out sub2)) is not null
+            || (bad = Param(q.Sub3, "sub3", out sub3)) is not null || (bad = Param(q.Sub4, "sub4", out sub4)) is not null
+            || (bad = Param(q.Sub5, "sub5", out sub5)) is not null || (bad = Param(q.Source, "source", out source)) is not null)
             return Refuse(http, metrics, "invalid", ErrorPage.Result(http, 400, "invalid_parameter", $"{bad} must be at most {MaxParamLength} characters."));
 
         // What the publisher paid for this click (cost=, in the offer's currency or cost_currency=), as trackers for
         // bought traffic pass it; an amount that is no amount, negative or absurd is refused like a bad sub-id.
         decimal? cost = null;
-        if (q["cost"] is { Count: > 0 } costText && !string.IsNullOrEmpty(costText[0]))
+        if (q.Cost is { } costText)
         {
-            if (!decimal.TryParse(costText[0], System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var c)
+            if (!decimal.TryParse(costText, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var c)
                 || c > MaxClickCost || decimal.Round(c, 6) != c)
                 return Refuse(http, metrics, "invalid", ErrorPage.Result(http, 400, "invalid_cost", $"cost must be an amount from 0 to {MaxClickCost} with at most 6 decimals."));
-            var currency = q["cost_currency"].ToString();
-            if (currency.Length > 0 && !currency.Equals(offer.Currency, StringComparison.OrdinalIgnoreCase))
+            if (q.CostCurrency is { } currency && !currency.Equals(offer.Currency, StringComparison.OrdinalIgnoreCase))
             {
                 if (snapshot.Rate(currency.ToUpperInvariant(), offer.Currency) is not { } rate)
                     return Refuse(http, metrics, "invalid", ErrorPage.Result(http, 400, "invalid_cost_currency",
@@ -178,11 +177,8 @@ public static class ClickEndpoints
         var country = knownCountry ?? VisitorCountry.FromHeader(headers[VisitorCountry.CloudflareHeader]);
         if (country is null && smartLinkId is null && offer.AllowedCountries.Count > 0) country = countries.Lookup(http.Connection.RemoteIpAddress);
         // A deep link goes only to a host the offer lists; anything else goes to the landing page, and the click says so.
-        string? deepLink = null;
-        var url = q["url"];
-        if (url.Count > 0 && !string.IsNullOrEmpty(url[0]))
-            deepLink = DeepLinkRules.AllowedHost(url[0]!, offer.DeepLinkDomains) is null ? null : url[0];
-        var deepLinkRefused = deepLink is null && url.Count > 0 && !string.IsNullOrEmpty(url[0]);
+        var deepLink = q.Url is { } url && DeepLinkRules.AllowedHost(url, offer.DeepLinkDomains) is not null ? url : null;
+        var deepLinkRefused = deepLink is null && q.Url is not null;
         var clickId = Ulid.New(time.GetUtcNow());
         var click = new ClickRecord(
             clickId, ClickTimestamp(clickId), offerId, publisherId, link?.Id,
@@ -250,11 +246,10 @@ public static class ClickEndpoints
     private static DateTimeOffset ClickTimestamp(string clickId) =>
         Ulid.TryGetTimestamp(clickId, out var ts) ? ts : throw new InvalidOperationException("Generated an invalid click id");
 
-    // The first value counts when a parameter is repeated; empty means absent.
-    private static string? Param(IQueryCollection q, string name, out string? value)
+    // Cleaned of control characters; returns the parameter's name when it is too long.
+    private static string? Param(string? raw, string name, out string? value)
     {
-        var v = q[name];
-        value = v.Count == 0 || string.IsNullOrEmpty(v[0]) ? null : InputText.Clean(v[0]);
+        value = raw is null ? null : InputText.Clean(raw);
         return value is { Length: > MaxParamLength } ? name : null;
     }
 
