@@ -20,7 +20,7 @@ public static class ConversionCopy
     public const string HistoryColumns = "event_id, conversion_id, from_status, to_status, actor, reason, changed_at";
 
     /// COPY into `table` (conversions, or a staging table with the same columns plus event_id, actor, reason), with
-    /// each conversion's click's traffic details where `traffic` has them (ClickTraffic.FindAsync).
+    /// each conversion's click's traffic details where `traffic` has them (read from `clicks` by ConversionStore).
     public static async Task WriteAsync(NpgsqlConnection conn, string table, IReadOnlyList<ConversionCreated> rows, bool withEvent,
         IReadOnlyDictionary<string, TrafficDetails>? traffic = null, CancellationToken ct = default)
     {

@@ -16,7 +16,8 @@ public sealed class ConversionFlusher(
     private static readonly TimeSpan GiveUpOnMissing = TimeSpan.FromDays(1);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => _options.FlusherEnabled
-        ? consumer.RunLoopAsync(() => FlushOnceAsync(_options.ReclaimAfter), _options.FlushIdleDelay, log, "Conversion flush", stoppingToken)
+        ? consumer.RunLoopAsync(() => FlushOnceAsync(_options.ReclaimAfter), _options.FlushIdleDelay, log, "Conversion flush", stoppingToken,
+            _options.FlushBatch * keys.ConversionShards, _options.FlushInterval)
         : Task.CompletedTask;
 
     public async Task<int> FlushOnceAsync(TimeSpan reclaimAfter)

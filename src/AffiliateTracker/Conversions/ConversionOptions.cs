@@ -18,6 +18,9 @@ public sealed class ConversionOptions
     public bool FlusherEnabled { get; set; } = true;
     public int FlushBatch { get; set; } = 500;
     public TimeSpan FlushIdleDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+    /// While the flushers (conversions, postback log) keep up, a pass starts no sooner than this after the one before,
+    /// as for clicks (ClickOptions.FlushInterval): a trickle of postbacks among clicks otherwise costs a transaction each.
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(50);
     public TimeSpan ReclaimAfter { get; set; } = TimeSpan.FromSeconds(30);
 
     /// The hold worker's pause between passes.

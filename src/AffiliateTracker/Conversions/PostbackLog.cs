@@ -103,7 +103,8 @@ public sealed class PostbackLog : BackgroundService
             .Select(p => $"{Uri.EscapeDataString(p.Key)}={Uri.EscapeDataString(p.Value.Length > 300 ? p.Value[..300] : p.Value)}"));
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => options.Value.FlusherEnabled
-        ? consumer.RunLoopAsync(() => FlushStreamAsync(options.Value.ReclaimAfter), options.Value.FlushIdleDelay, log, "Postback log flush", stoppingToken)
+        ? consumer.RunLoopAsync(() => FlushStreamAsync(options.Value.ReclaimAfter), options.Value.FlushIdleDelay, log, "Postback log flush", stoppingToken,
+            options.Value.FlushBatch, options.Value.FlushInterval)
         : Task.CompletedTask;
 
     /// Moves the log's stream entries to PostgreSQL, after the entries logged before this call are in the stream
