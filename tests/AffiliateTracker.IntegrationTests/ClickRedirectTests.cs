@@ -83,10 +83,12 @@ public sealed class ClickRedirectTests(TrackerApp app) : IClassFixture<TrackerAp
         var n = await app.CreateNetworkAsync();
         var ua = $"Mozilla/5.0 (Windows NT 10.0) Chrome/129.0 visitor-{Guid.NewGuid():N}";
         var first = TrackerApp.ClickIdOf(await app.ClickAsync($"/c/{n.LinkCode}", ua));
+        // Flushed before the repeat is made: the other test classes' servers flush the same stream side by side, and
+        // between flushers the first click to reach Redis's unique-visitor script is the one that counts.
+        Assert.True((await TrackerApp.WaitForClickRowAsync(first)).IsUnique);
         var repeat = TrackerApp.ClickIdOf(await app.ClickAsync($"/c/{n.LinkCode}", ua));
         var other = TrackerApp.ClickIdOf(await app.ClickAsync($"/c/{n.LinkCode}", ua + " other"));
 
-        Assert.True((await TrackerApp.WaitForClickRowAsync(first)).IsUnique);
         Assert.False((await TrackerApp.WaitForClickRowAsync(repeat)).IsUnique);
         Assert.True((await TrackerApp.WaitForClickRowAsync(other)).IsUnique);
     }

@@ -71,23 +71,16 @@ public sealed class ClickFlusher(
         return out
         """;
 
-    // Redis runs a script and the calls pipelined with it without serving anyone else: waves of at most this many
-    // visitors keep each stall short (a redirect's group commit waits behind it), whatever the batch's size.
-    private const int VisitorsPerWave = 256;
-
     private async Task<bool[]> DecideUniqueAsync(IDatabase db, List<ClickRecord> clicks)
     {
         var now = time.GetUtcNow();
         var visitorHashes = clicks.Select(VisitorHash).ToArray();
-        var unique = new bool[clicks.Count];
-        var wave = new List<(int[] Indexes, Task<RedisResult> Result)>();
-        var inWave = 0;
-        // One call per key slot (the offer and the bucket the visitor hash falls in, {uq:OFFER:B}: RedisKeys.Visitor).
-        var calls = Enumerable.Range(0, clicks.Count).GroupBy(i => (clicks[i].OfferId, RedisKeys.VisitorBucket(visitorHashes[i])))
-            .SelectMany(slot => slot.Chunk(VisitorsPerWave));
-        foreach (var indexes in calls)
+        var calls = new List<(int[] Indexes, Task<RedisResult> Result)>();
+        // One call per key slot (the offer and the bucket the visitor hash falls in, {uq:OFFER:B}: RedisKeys.Visitor), all
+        // sent at once: flushers running side by side decide in the order they reach Redis, so no call waits for another.
+        foreach (var slot in Enumerable.Range(0, clicks.Count).GroupBy(i => (clicks[i].OfferId, RedisKeys.VisitorBucket(visitorHashes[i]))))
         {
-            if (inWave + indexes.Length > VisitorsPerWave) await CollectAsync();
+            var indexes = slot.ToArray();
             var args = new RedisValue[indexes.Length * 2];
             for (var j = 0; j < indexes.Length; j++)
             {
@@ -96,22 +89,15 @@ public sealed class ClickFlusher(
                 args[2 * j] = c.ClickId;
                 args[2 * j + 1] = (long)(ttl < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : ttl).TotalMilliseconds;
             }
-            wave.Add((indexes, db.ScriptEvaluateAsync(UniqueScript, indexes.Select(i => (RedisKey)keys.Visitor(clicks[i].OfferId, visitorHashes[i])).ToArray(), args)));
-            inWave += indexes.Length;
+            calls.Add((indexes, db.ScriptEvaluateAsync(UniqueScript, indexes.Select(i => (RedisKey)keys.Visitor(clicks[i].OfferId, visitorHashes[i])).ToArray(), args)));
         }
-        await CollectAsync();
-        return unique;
-
-        async Task CollectAsync()
+        var unique = new bool[clicks.Count];
+        foreach (var (indexes, call) in calls)
         {
-            foreach (var (indexes, call) in wave)
-            {
-                var r = (RedisResult[])(await call)!;
-                for (var j = 0; j < indexes.Length; j++) unique[indexes[j]] = (int)r[j] == 1;
-            }
-            wave.Clear();
-            inWave = 0;
+            var r = (RedisResult[])(await call)!;
+            for (var j = 0; j < indexes.Length; j++) unique[indexes[j]] = (int)r[j] == 1;
         }
+        return unique;
     }
 
     /// A visitor is an IP address and a user agent; hashed so the key stays short and holds no personal data.
