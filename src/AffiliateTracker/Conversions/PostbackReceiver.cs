@@ -18,30 +18,31 @@ public sealed class PostbackReceiver(PostbackHandler handler, PostbackLog log, T
     public async Task ReceiveAsync(HttpContext http)
     {
         // Before the exception handler on the fast path: it answers its own failures.
-        try { await ReceiveCoreAsync(http); }
-        catch (Exception e) when (!http.RequestAborted.IsCancellationRequested) { await ErrorHandling.InternalErrorAsync(http, e); }
-    }
-
-    private async Task ReceiveCoreAsync(HttpContext http)
-    {
-        using var lease = limiter.AttemptAcquire(http.Connection.RemoteIpAddress ?? IPAddress.None);
-        if (!lease.IsAcquired)
+        try
         {
-            await RateLimits.RejectAsync(http, lease, http.RequestAborted);
-            return;
+            using var lease = limiter.AttemptAcquire(http.Connection.RemoteIpAddress ?? IPAddress.None);
+            if (!lease.IsAcquired)
+            {
+                await RateLimits.RejectAsync(http, lease, http.RequestAborted);
+                return;
+            }
+            var (outcome, query) = await PostbackEndpoints.RunAsync(http, PostbackHandler.Via.Postback, handler, _log, metrics);
+            metrics.Postback("postback", outcome.Decision);
+            log.Write(PostbackEndpoints.Entry(outcome, PostbackHandler.Via.Postback, query, http, time));
+            // Written straight from the source-generated serializer, with its length: no result object and no chunked body.
+            var body = outcome.IsSuccess
+                ? System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Answer(outcome.Decision, outcome.ConversionId, outcome.Status, outcome.Message),
+                    AnswerJsonContext.Default.Answer)
+                : System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Refusal(outcome.Decision, outcome.Message), AnswerJsonContext.Default.Refusal);
+            http.Response.StatusCode = outcome.IsSuccess ? StatusCodes.Status200OK : outcome.HttpStatus;
+            http.Response.ContentType = "application/json; charset=utf-8";
+            http.Response.ContentLength = body.Length;
+            await http.Response.Body.WriteAsync(body, http.RequestAborted);
         }
-        var (outcome, query) = await PostbackEndpoints.RunAsync(http, PostbackHandler.Via.Postback, handler, _log, metrics);
-        metrics.Postback("postback", outcome.Decision);
-        log.Write(PostbackEndpoints.Entry(outcome, PostbackHandler.Via.Postback, query, http, time));
-        // Written straight from the source-generated serializer, with its length: no result object and no chunked body.
-        var body = outcome.IsSuccess
-            ? System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Answer(outcome.Decision, outcome.ConversionId, outcome.Status, outcome.Message),
-                AnswerJsonContext.Default.Answer)
-            : System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Refusal(outcome.Decision, outcome.Message), AnswerJsonContext.Default.Refusal);
-        http.Response.StatusCode = outcome.IsSuccess ? StatusCodes.Status200OK : outcome.HttpStatus;
-        http.Response.ContentType = "application/json; charset=utf-8";
-        http.Response.ContentLength = body.Length;
-        await http.Response.Body.WriteAsync(body, http.RequestAborted);
+        catch (Exception e) when (!http.RequestAborted.IsCancellationRequested)
+        {
+            await ErrorHandling.InternalErrorAsync(http, e);
+        }
     }
 
     internal sealed record Answer(string Result, string? ConversionId, string? Status, string? Message);

@@ -17,12 +17,8 @@ public static class ErrorHandling
             {
                 var e = http.Features.Get<IExceptionHandlerFeature>()?.Error;
                 var (status, body) = e is null ? (500, Internal) : Map(e);
-                if (status >= 500 && e is not null)
-                    http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("AffiliateTracker.Errors")
-                        .LogError(e, "Unhandled error on {Method} {Path}", http.Request.Method, http.Request.Path.Value);
-                http.Response.StatusCode = status;
-                ResponseHardening.Apply(http);
-                await http.Response.WriteAsJsonAsync(body);
+                if (status >= 500 && e is not null) LogUnhandled(http, e);
+                await WriteAsync(http, status, body);
             },
         });
         // Bodyless 4xx answers (unknown route, wrong method, bad content type) get the JSON error too.
@@ -50,13 +46,21 @@ public static class ErrorHandling
     /// runs: its per-request wrappers cost every redirect an allocation or two (benchmarks/README.md).
     public static Task InternalErrorAsync(HttpContext http, Exception e)
     {
-        http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("AffiliateTracker.Errors")
-            .LogError(e, "Unhandled error on {Method} {Path}", http.Request.Method, http.Request.Path.Value);
+        LogUnhandled(http, e);
         if (http.Response.HasStarted) return Task.CompletedTask;
         http.Response.Clear();
-        http.Response.StatusCode = StatusCodes.Status500InternalServerError;
+        return WriteAsync(http, StatusCodes.Status500InternalServerError, Internal);
+    }
+
+    private static void LogUnhandled(HttpContext http, Exception e) =>
+        http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("AffiliateTracker.Errors")
+            .LogError(e, "Unhandled error on {Method} {Path}", http.Request.Method, http.Request.Path.Value);
+
+    private static Task WriteAsync(HttpContext http, int status, ErrorBody body)
+    {
+        http.Response.StatusCode = status;
         ResponseHardening.Apply(http);
-        return http.Response.WriteAsJsonAsync(Internal);
+        return http.Response.WriteAsJsonAsync(body);
     }
 
     private static (int Status, ErrorBody Body) Map(Exception e) => e switch
