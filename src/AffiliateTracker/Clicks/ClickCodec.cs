@@ -1,5 +1,4 @@
-using System.Buffers.Binary;
-using System.Text;
+using AffiliateTracker.Storage;
 
 namespace AffiliateTracker.Clicks;
 
@@ -51,7 +50,7 @@ public static class ClickCodec
 
     public static ClickRecord Decode(ReadOnlySpan<byte> data, out int bytesRead, Details? details = null)
     {
-        var r = new Reader(data);
+        var r = new BinaryRecordReader(data);
         var version = r.Byte();
         if (version is not (1 or 2 or Version)) throw new FormatException("Unknown click record version");
         var flags = r.Byte();
@@ -99,7 +98,7 @@ public static class ClickCodec
 
     private static int Write(ClickRecord c, bool compact, Span<byte> dest)
     {
-        var w = new Writer(dest);
+        var w = new BinaryRecordWriter(dest);
         w.Byte(Version);
         w.Byte((byte)((c.IsBot ? FlagBot : 0) | (c.LinkId.HasValue ? FlagHasLink : 0) | (compact ? FlagCompact : 0)
             | (c.DeepLinkRefused ? FlagDeepLinkRefused : 0) | (!compact && Smart(c) ? FlagSmart : 0) | (!compact && c.Cost.HasValue ? FlagCost : 0)));
@@ -121,71 +120,5 @@ public static class ClickCodec
 
     private static bool Smart(ClickRecord c) => c.SmartLinkId.HasValue && c.SmartRule.HasValue;
 
-    // A string is a varint of (UTF-8 length + 1), 0 meaning null, then the bytes.
-    private static int StrSize(string? s)
-    {
-        if (s is null) return 1;
-        var n = Encoding.UTF8.GetByteCount(s);
-        return VarIntSize((uint)n + 1) + n;
-    }
-
-    private static int VarIntSize(uint v) { var n = 1; while (v >= 0x80) { v >>= 7; n++; } return n; }
-
-    private ref struct Writer(Span<byte> buffer)
-    {
-        private readonly Span<byte> _buffer = buffer;
-        public int Position;
-        public void Byte(byte b) => _buffer[Position++] = b;
-        public void Int64(long v) { BinaryPrimitives.WriteInt64LittleEndian(_buffer[Position..], v); Position += 8; }
-        public void VarInt(uint v) { while (v >= 0x80) { Byte((byte)(v | 0x80)); v >>= 7; } Byte((byte)v); }
-        public void Decimal(decimal v)
-        {
-            Span<int> bits = stackalloc int[4];
-            decimal.GetBits(v, bits);
-            for (var i = 0; i < 4; i++) BinaryPrimitives.WriteInt32LittleEndian(_buffer[(Position + 4 * i)..], bits[i]);
-            Position += 16;
-        }
-        public void String(string? s)
-        {
-            if (s is null) { Byte(0); return; }
-            var n = Encoding.UTF8.GetByteCount(s);
-            VarInt((uint)n + 1);
-            Position += Encoding.UTF8.GetBytes(s, _buffer[Position..]);
-        }
-    }
-
-    private ref struct Reader(ReadOnlySpan<byte> data)
-    {
-        private readonly ReadOnlySpan<byte> _data = data;
-        public int Position;
-        public byte Byte() => _data[Position++];
-        public long Int64() { var v = BinaryPrimitives.ReadInt64LittleEndian(_data[Position..]); Position += 8; return v; }
-        public decimal Decimal()
-        {
-            Span<int> bits = stackalloc int[4];
-            for (var i = 0; i < 4; i++) bits[i] = BinaryPrimitives.ReadInt32LittleEndian(_data[(Position + 4 * i)..]);
-            Position += 16;
-            return new decimal(bits);
-        }
-        public uint VarInt()
-        {
-            uint v = 0; var shift = 0;
-            while (true)
-            {
-                var b = Byte();
-                v |= (uint)(b & 0x7F) << shift;
-                if (b < 0x80) return v;
-                shift += 7;
-                if (shift > 28) throw new FormatException("Malformed length in click record");
-            }
-        }
-        public string? String()
-        {
-            var n = VarInt();
-            if (n == 0) return null;
-            var s = Encoding.UTF8.GetString(_data.Slice(Position, (int)n - 1));
-            Position += (int)n - 1;
-            return s;
-        }
-    }
+    private static int StrSize(string? s) => BinaryRecord.StringSize(s);
 }

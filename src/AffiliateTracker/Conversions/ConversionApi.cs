@@ -103,7 +103,7 @@ public static class ConversionApi
         var now = time.UtcNowForStorage();
         await using var tx = await conn.BeginTransactionAsync();
         var applied = await ConversionStore.ApplyChangeAsync(conn, tx, network.Current, id,
-            new ConversionStatusChanged(Guid.NewGuid(), to, caller.Actor, reason, now), now, reviewer: caller.IsAdmin);
+            new ConversionStatusChanged(EventIds.New(now), to, caller.Actor, reason, now), now, reviewer: caller.IsAdmin);
         await tx.CommitAsync();
         if (applied != ConversionStore.Applied.Changed && before.Status != to)
             throw ConversionRules.HeldForReview(before, to)

@@ -3,9 +3,8 @@ using System.Text.Json.Serialization;
 
 namespace AffiliateTracker.Conversions;
 
-/// A new conversion, as it travels the conversion stream. Property names (snake_case) are the columns of
-/// the conversions table, so the flusher inserts a batch with jsonb_populate_recordset; event_id, actor
-/// and reason go to the status history.
+/// A new conversion, as it travels the conversion stream (ConversionCodec). Property names are the columns
+/// of the conversions table; event_id, actor and reason go to the status history.
 public sealed record ConversionCreated(
     Guid EventId, string Id, string ClickId, DateTimeOffset ClickCreatedAt, long OfferId, long AdvertiserId, long PublisherId,
     string Goal, string? Txid, string DedupeKey, string Status, decimal? Amount, string Currency,
@@ -25,15 +24,13 @@ public sealed record ConversionStatusChanged(Guid EventId, string To, string Act
 public sealed record ConversionConfirmed(Guid EventId, string Actor, DateTimeOffset At, long OfferId, string Goal, string DedupeKey,
     decimal? Amount, decimal? OriginalAmount, string? OriginalCurrency, decimal? Payout, decimal? Revenue);
 
-/// The JSON of stream events and postback log entries: snake_case, so the names are the table columns.
-/// Source-generated (ConversionJsonContext): no reflection, and the writer is the generated fast path,
-/// because every postback serializes an event and a log entry.
+/// The JSON of status changes and confirmations in the conversion stream, of new conversions and postback log
+/// entries written before their binary forms (ConversionCodec, PostbackLogCodec), and of the postback log's
+/// fallback insert: snake_case, so the names are the table columns. Source-generated: no reflection.
 public static class ConversionJson
 {
-    public static byte[] Serialize(ConversionCreated value) => JsonSerializer.SerializeToUtf8Bytes(value, ConversionJsonContext.Default.ConversionCreated);
     public static byte[] Serialize(ConversionStatusChanged value) => JsonSerializer.SerializeToUtf8Bytes(value, ConversionJsonContext.Default.ConversionStatusChanged);
     public static byte[] Serialize(ConversionConfirmed value) => JsonSerializer.SerializeToUtf8Bytes(value, ConversionJsonContext.Default.ConversionConfirmed);
-    public static byte[] Serialize(PostbackLogEntry value) => JsonSerializer.SerializeToUtf8Bytes(value, ConversionJsonContext.Default.PostbackLogEntry);
     public static byte[] Serialize(List<PostbackLogEntry> value) => JsonSerializer.SerializeToUtf8Bytes(value, ConversionJsonContext.Default.ListPostbackLogEntry);
 
     public static T Deserialize<T>(byte[] data) =>

@@ -35,7 +35,7 @@ public sealed class ConversionFlusher(
                     {
                         if (e.Field("t") == "c")
                         {
-                            var c = ConversionJson.Deserialize<ConversionCreated>(e.Payload);
+                            var c = ConversionCodec.Decode(e.Payload);
                             var redisFlags = (e.Field("f") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
                             // Flags counted in Redis (caps, IP velocity) hold the conversion for review like any other flag.
                             if (redisFlags.Length > 0)
@@ -53,7 +53,7 @@ public sealed class ConversionFlusher(
                             continue;
                         }
                     }
-                    catch (Exception ex) when (ex is System.Text.Json.JsonException or NullReferenceException)
+                    catch (Exception ex) when (ex is System.Text.Json.JsonException or NullReferenceException or FormatException)
                     {
                         log.LogError(ex, "Unreadable conversion event {EntryId} skipped", e.Id);
                     }

@@ -123,7 +123,7 @@ public sealed class ConversionRecorder(RecordingConnections recording, RedisKeys
         ];
         RedisValue[] a =
         [
-            c.Id, c.Status, (long)dedupeTtl.TotalMilliseconds, ConversionJson.Serialize(c),
+            c.Id, c.Status, (long)dedupeTtl.TotalMilliseconds, ConversionCodec.Encode(c),
             offer.Caps.DailyConversions ?? 0, offer.Caps.MonthlyConversions ?? 0,
             publisherCaps?.DailyConversions ?? 0, publisherCaps?.MonthlyConversions ?? 0,
             (long)TimeSpan.FromDays(2).TotalMilliseconds, (long)TimeSpan.FromDays(32).TotalMilliseconds,

@@ -56,7 +56,7 @@ public sealed class HoldWorker(
             )
             SELECT * FROM upd
             """, new { now = now.UtcDateTime, limit = BatchSize }, tx)).ToList();
-        await PublisherPostbackOutbox.EnqueueAsync(conn, tx, network.Current, approved.Select(c => (Guid.NewGuid(), c)), now);
+        await PublisherPostbackOutbox.EnqueueAsync(conn, tx, network.Current, approved.Select(c => (EventIds.New(now), c)), now);
         await tx.CommitAsync();
 
         foreach (var c in approved)

@@ -1,6 +1,7 @@
 using AffiliateTracker.Clicks;
 using AffiliateTracker.Http;
 using AffiliateTracker.Observability;
+using AffiliateTracker.Storage;
 using StackExchange.Redis;
 
 namespace AffiliateTracker.Conversions;
@@ -74,12 +75,15 @@ public static class PostbackEndpoints
         }
     }
 
-    internal static PostbackLogEntry Entry(PostbackOutcome o, PostbackHandler.Via via, Dictionary<string, string> query, HttpContext http, TimeProvider time) =>
-        new(Guid.NewGuid(), time.GetUtcNow(), via == PostbackHandler.Via.Pixel ? "pixel" : "postback", o.AdvertiserId, o.OfferId,
+    internal static PostbackLogEntry Entry(PostbackOutcome o, PostbackHandler.Via via, Dictionary<string, string> query, HttpContext http, TimeProvider time)
+    {
+        var at = time.GetUtcNow();
+        return new(EventIds.New(at), at, via == PostbackHandler.Via.Pixel ? "pixel" : "postback", o.AdvertiserId, o.OfferId,
             InputText.Clean(o.ClickId ?? Limit(PostbackRequest.ClickIdNames.Select(n => query.GetValueOrDefault(n)).FirstOrDefault(v => v is not null), 64)),
             InputText.Clean(Limit(query.GetValueOrDefault("txid"), PostbackRequest.MaxTxidLength)), InputText.Clean(Limit(query.GetValueOrDefault("goal"), 50)),
             // The message may quote the request (an unknown goal code): cleaned like the rest, or jsonb refuses a NUL and the entry is lost.
             o.Decision, o.HttpStatus, InputText.Clean(o.Message), o.ConversionId, http.Connection.RemoteIpAddress?.ToString(), InputText.Clean(PostbackLog.Sanitize(query)));
+    }
 
     // Over-long values were refused anyway; the log keeps them in the sanitized query, not in indexed columns.
     private static string? Limit(string? value, int max) => value is { } v && v.Length <= max ? v : null;

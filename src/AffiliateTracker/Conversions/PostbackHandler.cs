@@ -89,7 +89,7 @@ public sealed class PostbackHandler(
         var awaiting = fromBrowser && !offer.PixelAutoApprove;
 
         var created = new ConversionCreated(
-            Guid.NewGuid(), Ulid.New(now), click.ClickId, click.CreatedAt, offer.Id, offer.AdvertiserId, click.PublisherId,
+            EventIds.New(now), Ulid.New(now), click.ClickId, click.CreatedAt, offer.Id, offer.AdvertiserId, click.PublisherId,
             goal.Code, req.Txid, dedupeKey, status0, money.Amount, offer.Currency, money.OriginalAmount, money.OriginalCurrency,
             money.Payout, money.Revenue,
             click.Sub1, click.Sub2, click.Sub3, click.Sub4, click.Sub5, click.Source, click.Ip,
@@ -159,7 +159,7 @@ public sealed class PostbackHandler(
     private async Task<PostbackOutcome?> ChangeStatusAsync(PostbackRequest req, Via via, ClickRecord click, OfferConfig offer, GoalConfig goal,
         NetworkSnapshot snapshot, string dedupeKey, string actor, DateTimeOffset now)
     {
-        var change = new ConversionStatusChanged(Guid.NewGuid(), req.Status!, actor, req.Reason ?? $"{req.Status} by {via.ToString().ToLowerInvariant()}", now,
+        var change = new ConversionStatusChanged(EventIds.New(now), req.Status!, actor, req.Reason ?? $"{req.Status} by {via.ToString().ToLowerInvariant()}", now,
             offer.Id, goal.Code, dedupeKey);
         var (result, id, status) = await recorder.ChangeStatusAsync(offer.Id, goal.Code, dedupeKey, change);
         if (result == ConversionRecorder.ChangeResult.NeedsConfirmation)
@@ -218,7 +218,7 @@ public sealed class PostbackHandler(
     }
 
     private static ConversionConfirmed Confirmation(string actor, DateTimeOffset now, OfferConfig offer, GoalConfig goal, string dedupeKey, Priced? money) =>
-        new(Guid.NewGuid(), actor, now, offer.Id, goal.Code, dedupeKey, money?.Amount, money?.OriginalAmount, money?.OriginalCurrency, money?.Payout, money?.Revenue);
+        new(EventIds.New(now), actor, now, offer.Id, goal.Code, dedupeKey, money?.Amount, money?.OriginalAmount, money?.OriginalCurrency, money?.Payout, money?.Revenue);
 
     /// A pixel the advertiser signed for the browser to carry: its amount and txid are the advertiser's word.
     private PostbackOutcome? CheckSignedPixel(PostbackRequest req, OfferConfig offer, AdvertiserConfig advertiser, DateTimeOffset now)

@@ -16,7 +16,7 @@ public sealed record PostbackLogEntry(
 
 /// Every postback and pixel is logged through a Redis stream, and a flusher moves the entries to
 /// postback_log. The answer never waits for its log entry: entries queue here, and one writer sends
-/// whatever has queued as one stream entry (a JSON array) per round trip, so a burst of postbacks costs a
+/// whatever has queued as one stream entry (PostbackLogCodec) per round trip, so a burst of postbacks costs a
 /// few XADDs, not one each. Entries that cannot reach Redis (it is down; the postback itself then answered
 /// 503) are counted and logged, never retried into a failing store.
 public sealed class PostbackLog : BackgroundService
@@ -84,7 +84,7 @@ public sealed class PostbackLog : BackgroundService
             while (batch.Count < MaxEntriesPerWrite && _pending.Reader.TryRead(out var entry)) batch.Add(entry);
             try
             {
-                await redis.GetDatabase().AddAsync(keys.PostbackLogStream, ConversionJson.Serialize(batch));
+                await redis.GetDatabase().AddAsync(keys.PostbackLogStream, PostbackLogCodec.EncodeBatch(batch));
                 var dropped = Interlocked.Exchange(ref _dropped, 0);
                 if (dropped > 0) log.LogWarning("{Count} postback log entries dropped while Redis was unreachable", dropped);
             }
@@ -146,8 +146,8 @@ public sealed class PostbackLog : BackgroundService
             return entries.Select(e => e.Id).ToList();
         });
 
-    /// A stream entry holds a JSON array of the log entries written together.
-    private static IEnumerable<PostbackLogEntry> ReadEntry(byte[] payload) => ConversionJson.Deserialize<List<PostbackLogEntry>>(payload);
+    /// A stream entry holds the log entries written together.
+    private static IEnumerable<PostbackLogEntry> ReadEntry(byte[] payload) => PostbackLogCodec.DecodeBatch(payload);
 
     private const string Columns = "event_id, received_at, via, advertiser_id, offer_id, click_id, txid, goal, decision, http_status, message, conversion_id, remote_ip, query";
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using AffiliateTracker.Conversions;
 using AffiliateTracker.Http;
 using AffiliateTracker.Network;
+using AffiliateTracker.Storage;
 using Dapper;
 using Npgsql;
 using NpgsqlTypes;
@@ -157,7 +158,7 @@ public sealed class ReconciliationService(NpgsqlDataSource db, NetworkCache netw
             )
             SELECT * FROM upd
             """, new { id, now, actor }, tx)).ToList();
-        await PublisherPostbackOutbox.EnqueueAsync(conn, tx, network.Current, changed.Select(c => (Guid.NewGuid(), (ConversionRow)c)), time.GetUtcNow());
+        await PublisherPostbackOutbox.EnqueueAsync(conn, tx, network.Current, changed.Select(c => (EventIds.New(new DateTimeOffset(now)), (ConversionRow)c)), time.GetUtcNow());
         await conn.ExecuteAsync("UPDATE reconciliations SET applied_changes = @n WHERE id = @id", new { id, n = changed.Count }, tx);
         await tx.CommitAsync();
         foreach (var c in changed)

@@ -1,0 +1,90 @@
+using System.Text.Json;
+using AffiliateTracker.Conversions;
+using AffiliateTracker.Storage;
+
+namespace AffiliateTracker.Tests;
+
+/// The binary forms of a new conversion and of postback log batches in their Redis streams.
+public sealed class ConversionStreamCodecTests
+{
+    private static readonly DateTimeOffset Now = new DateTimeOffset(2026, 12, 4, 19, 30, 15, TimeSpan.Zero).AddTicks(1234560);
+
+    // What the stream carried before the binary forms: the records' JSON, snake_case.
+    private static readonly JsonSerializerOptions OldJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    private static ConversionCreated Conversion(decimal? amount = 120.5m, decimal? original = 131.25m, string[]? flags = null, bool awaiting = true) => new(
+        EventIds.New(Now), Ulid.New(Now), Ulid.New(Now.AddMinutes(-9)), Now.AddMinutes(-9).AddTicks(-7), 42, 7, 1_000_000_000_003,
+        "sale", "order-ü-17", "t:order-ü-17", "pending", amount, "EUR", original, original is null ? null : "USD", 12.0500m, 15.1m,
+        "café & x=y", null, "日本", "", "s5", "fb", "2001:db8::9", "DE",
+        flags ?? ["too_fast", "datacenter"], "pixel", Now, Now.AddDays(30), Now, "pixel", "browser said so", awaiting);
+
+    private static void AssertSame(ConversionCreated expected, ConversionCreated actual)
+    {
+        Assert.Equal(expected.Flags, actual.Flags);
+        Assert.Equal(expected with { Flags = [] }, actual with { Flags = [] });
+    }
+
+    [Fact]
+    public void A_new_conversion_round_trips_every_field()
+    {
+        var c = Conversion();
+        AssertSame(c, ConversionCodec.Decode(ConversionCodec.Encode(c)));
+        var plain = Conversion(amount: null, original: null, flags: [], awaiting: false);
+        AssertSame(plain, ConversionCodec.Decode(ConversionCodec.Encode(plain)));
+    }
+
+    [Fact]
+    public void A_new_conversion_written_as_json_before_the_upgrade_still_reads()
+    {
+        var c = Conversion();
+        AssertSame(c, ConversionCodec.Decode(JsonSerializer.SerializeToUtf8Bytes(c, OldJson)));
+    }
+
+    [Fact]
+    public void The_binary_form_is_far_smaller_than_the_json()
+    {
+        var c = Conversion();
+        Assert.True(ConversionCodec.Encode(c).Length * 2 < JsonSerializer.SerializeToUtf8Bytes(c, OldJson).Length);
+    }
+
+    [Fact]
+    public void A_cut_off_or_unknown_record_is_refused_as_bad_data()
+    {
+        var bytes = ConversionCodec.Encode(Conversion());
+        Assert.Throws<FormatException>(() => ConversionCodec.Decode(bytes[..^20]));
+        bytes[0] = 9;
+        Assert.Throws<FormatException>(() => ConversionCodec.Decode(bytes));
+        Assert.Throws<FormatException>(() => PostbackLogCodec.DecodeBatch(PostbackLogCodec.EncodeBatch(LogEntries())[..^3]));
+    }
+
+    private static List<PostbackLogEntry> LogEntries() =>
+    [
+        new(EventIds.New(Now), Now, "postback", 7, 42, "01KBX", "order-17", "sale", "created", 200, "Conversion recorded.", "01KBY", "203.0.113.9",
+            "click_id=01KBX&txid=order-17&amount=12.50"),
+        new(EventIds.New(Now), Now.AddTicks(10), "pixel", null, null, null, null, null, "unknown_click", 404, null, null, null, ""),
+    ];
+
+    [Fact]
+    public void A_postback_log_batch_round_trips_in_order()
+    {
+        var entries = LogEntries();
+        Assert.Equal(entries, PostbackLogCodec.DecodeBatch(PostbackLogCodec.EncodeBatch(entries)));
+        Assert.Empty(PostbackLogCodec.DecodeBatch(PostbackLogCodec.EncodeBatch([])));
+    }
+
+    [Fact]
+    public void A_postback_log_batch_written_as_json_before_the_upgrade_still_reads()
+    {
+        var entries = LogEntries();
+        Assert.Equal(entries, PostbackLogCodec.DecodeBatch(JsonSerializer.SerializeToUtf8Bytes(entries, OldJson)));
+    }
+
+    [Fact]
+    public void Event_ids_follow_time_in_the_order_PostgreSQL_compares_them()
+    {
+        // PostgreSQL orders uuids by their bytes as written (big-endian), so later ids append to the unique index.
+        var ids = Enumerable.Range(0, 50).Select(i => EventIds.New(Now.AddMilliseconds(i))).ToList();
+        var bytes = ids.Select(g => Convert.ToHexString(g.ToByteArray(bigEndian: true))).ToList();
+        Assert.Equal(bytes.Order(StringComparer.Ordinal), bytes);
+    }
+}
