@@ -8,7 +8,7 @@ namespace AffiliateTracker.IntegrationTests;
 
 /// One instance of a deployment that shares its Redis keys with others; with its flushers off it only
 /// receives traffic, with them on it can be the deployment's flush instance.
-public sealed class DeploymentInstance(string keyPrefix, bool flushers) : TrackerApp
+public sealed class DeploymentInstance(string keyPrefix, bool flushers, params (string Key, string Value)[] settings) : TrackerApp
 {
     protected override string KeyPrefix => keyPrefix;
     protected override bool FlusherEnabled => flushers;
@@ -18,6 +18,7 @@ public sealed class DeploymentInstance(string keyPrefix, bool flushers) : Tracke
         base.ConfigureWebHost(builder);
         builder.UseSetting("Conversions:FlusherEnabled", flushers.ToString());
         builder.UseSetting("Conversions:FlushIdleDelay", "00:00:00.050");
+        foreach (var (key, value) in settings) builder.UseSetting(key, value);
     }
 }
 
@@ -60,6 +61,41 @@ public sealed class ReceivingInstanceTests
         Assert.Equal(0, drained["click_flush"]!["backlog_batches"]!.GetValue<long>());
         Assert.Equal(0, drained["conversion_flush"]!["backlog_events"]!.GetValue<long>());
         Assert.Equal(0, drained["conversion_flush"]!["lag_seconds"]!.GetValue<double>());
+    }
+
+    [Fact]
+    public async Task During_a_rolling_upgrade_a_server_writing_json_leaves_what_older_servers_read_and_this_version_flushes_it()
+    {
+        var prefix = $"rx{Guid.NewGuid():N}:";
+        await using var receiving = new DeploymentInstance(prefix, flushers: false, ("Conversions:BinaryStreams", "false"));
+        var n = await receiving.CreateNetworkAsync();
+        var click = TrackerApp.ClickIdOf(await receiving.ClickAsync($"/c/{n.LinkCode}"));
+        var token = await receiving.PostbackTokenAsync(n.AdvertiserId);
+        var postback = await receiving.Browser().GetAsync($"/postback?click_id={click}&txid=upgrade-1&amount=25.00&token={token}");
+        var conversion = (await postback.Content.ReadFromJsonAsync<JsonObject>())!["conversion_id"]!.GetValue<string>();
+
+        // What a server from before the binary forms reads: the conversion as a JSON object, the log as a JSON array.
+        var keys = receiving.Service<AffiliateTracker.Storage.RedisKeys>();
+        var events = await receiving.Redis.StreamRangeAsync(keys.ConversionStream(0));
+        var created = JsonNode.Parse((byte[])events.Single().Values.Single(v => v.Name == "d").Value!)!;
+        Assert.Equal(conversion, created["id"]!.GetValue<string>());
+        StackExchange.Redis.StreamEntry[] logged = [];
+        for (var i = 0; i < 100 && logged.Length == 0; i++, await Task.Delay(20))
+            logged = await receiving.Redis.StreamRangeAsync(keys.PostbackLogStream);
+        var entries = JsonNode.Parse((byte[])logged.Single().Values.Single(v => v.Name == "d").Value!)!.AsArray();
+        Assert.Equal("upgrade-1", entries.Single()!["txid"]!.GetValue<string>());
+
+        await using var flushing = new DeploymentInstance(prefix, flushers: true);
+        _ = flushing.Server;
+        await using var conn = await TrackerApp.DbAsync();
+        // Two flushers, each in its own time: both rows.
+        for (var i = 0; i < 200 && await conn.ExecuteScalarAsync<long>(
+                 "SELECT (SELECT count(*) FROM postback_log WHERE conversion_id = @conversion) * (SELECT count(*) FROM conversions WHERE id = @conversion)",
+                 new { conversion }) == 0; i++)
+            await Task.Delay(50);
+        Assert.Equal(25.00m, await conn.ExecuteScalarAsync<decimal>("SELECT amount FROM conversions WHERE id = @conversion", new { conversion }));
+        Assert.Equal("created", await conn.ExecuteScalarAsync<string>(
+            "SELECT decision FROM postback_log WHERE conversion_id = @conversion AND txid = 'upgrade-1'", new { conversion }));
     }
 
     // The click's row plus the conversion's row: 0, 1 or 2.

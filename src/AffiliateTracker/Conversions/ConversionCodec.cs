@@ -2,7 +2,7 @@ using AffiliateTracker.Storage;
 
 namespace AffiliateTracker.Conversions;
 
-/// The binary form of a new conversion in its stream (the "c" event): about a third of its JSON, which Redis
+/// The binary form of a new conversion in its stream (the "c" event): less than half of its JSON, which Redis
 /// copies into the stream and the flusher parses again. Entries written as JSON before this form existed,
 /// still in a stream at an upgrade, read as before. Status changes and confirmations stay JSON: they are rare.
 public static class ConversionCodec

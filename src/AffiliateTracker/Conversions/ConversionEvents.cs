@@ -25,10 +25,11 @@ public sealed record ConversionConfirmed(Guid EventId, string Actor, DateTimeOff
     decimal? Amount, decimal? OriginalAmount, string? OriginalCurrency, decimal? Payout, decimal? Revenue);
 
 /// The JSON of status changes and confirmations in the conversion stream, of new conversions and postback log
-/// entries written before their binary forms (ConversionCodec, PostbackLogCodec), and of the postback log's
-/// fallback insert: snake_case, so the names are the table columns. Source-generated: no reflection.
+/// entries written before their binary forms (ConversionCodec, PostbackLogCodec) or with Conversions:BinaryStreams
+/// off, and of the postback log's fallback insert: snake_case, so the names are the table columns. Source-generated: no reflection.
 public static class ConversionJson
 {
+    public static byte[] Serialize(ConversionCreated value) => JsonSerializer.SerializeToUtf8Bytes(value, ConversionJsonContext.Default.ConversionCreated);
     public static byte[] Serialize(ConversionStatusChanged value) => JsonSerializer.SerializeToUtf8Bytes(value, ConversionJsonContext.Default.ConversionStatusChanged);
     public static byte[] Serialize(ConversionConfirmed value) => JsonSerializer.SerializeToUtf8Bytes(value, ConversionJsonContext.Default.ConversionConfirmed);
     public static byte[] Serialize(List<PostbackLogEntry> value) => JsonSerializer.SerializeToUtf8Bytes(value, ConversionJsonContext.Default.ListPostbackLogEntry);

@@ -16,6 +16,11 @@ public sealed class ConversionOptions
     public int MaxConversionsPerIpPerDay { get; set; } = 5;
 
     public bool FlusherEnabled { get; set; } = true;
+
+    /// New conversions and postback log batches travel their streams in binary (ConversionCodec, PostbackLogCodec).
+    /// false writes JSON, the only form servers from before 2026-12-04 read: for a rolling upgrade from such a
+    /// version, until none runs (docs/reliability.md, "Upgrading"). This version reads both.
+    public bool BinaryStreams { get; set; } = true;
     public int FlushBatch { get; set; } = 500;
     public TimeSpan FlushIdleDelay { get; set; } = TimeSpan.FromMilliseconds(200);
     /// While the flushers (conversions, postback log) keep up, a pass starts no sooner than this after the one before,

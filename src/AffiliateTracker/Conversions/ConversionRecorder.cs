@@ -1,5 +1,6 @@
 using AffiliateTracker.Network;
 using AffiliateTracker.Storage;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace AffiliateTracker.Conversions;
@@ -8,8 +9,10 @@ namespace AffiliateTracker.Conversions;
 /// cap counting and the append to the stream happen atomically: a postback answered 200 is in the stream
 /// (Redis AOF) exactly once, however many identical postbacks race.
 public sealed class ConversionRecorder(RecordingConnections recording, RedisKeys keys,
-    ReplicaAcks replicaAcks, ILogger<ConversionRecorder> log) : IAsyncDisposable
+    ReplicaAcks replicaAcks, IOptions<ConversionOptions> options, ILogger<ConversionRecorder> log) : IAsyncDisposable
 {
+    private readonly bool _binary = options.Value.BinaryStreams;
+
     public ValueTask DisposeAsync() => _creates.DisposeAsync();
 
     /// Unconfirmed: a browser reported it and the advertiser has not confirmed it yet.
@@ -123,7 +126,7 @@ public sealed class ConversionRecorder(RecordingConnections recording, RedisKeys
         ];
         RedisValue[] a =
         [
-            c.Id, c.Status, (long)dedupeTtl.TotalMilliseconds, ConversionCodec.Encode(c),
+            c.Id, c.Status, (long)dedupeTtl.TotalMilliseconds, _binary ? ConversionCodec.Encode(c) : ConversionJson.Serialize(c),
             offer.Caps.DailyConversions ?? 0, offer.Caps.MonthlyConversions ?? 0,
             publisherCaps?.DailyConversions ?? 0, publisherCaps?.MonthlyConversions ?? 0,
             (long)TimeSpan.FromDays(2).TotalMilliseconds, (long)TimeSpan.FromDays(32).TotalMilliseconds,

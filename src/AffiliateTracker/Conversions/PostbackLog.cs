@@ -84,7 +84,8 @@ public sealed class PostbackLog : BackgroundService
             while (batch.Count < MaxEntriesPerWrite && _pending.Reader.TryRead(out var entry)) batch.Add(entry);
             try
             {
-                await redis.GetDatabase().AddAsync(keys.PostbackLogStream, PostbackLogCodec.EncodeBatch(batch));
+                await redis.GetDatabase().AddAsync(keys.PostbackLogStream,
+                    options.Value.BinaryStreams ? PostbackLogCodec.EncodeBatch(batch) : ConversionJson.Serialize(batch));
                 var dropped = Interlocked.Exchange(ref _dropped, 0);
                 if (dropped > 0) log.LogWarning("{Count} postback log entries dropped while Redis was unreachable", dropped);
             }

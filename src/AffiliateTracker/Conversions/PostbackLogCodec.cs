@@ -2,7 +2,7 @@ using AffiliateTracker.Storage;
 
 namespace AffiliateTracker.Conversions;
 
-/// The binary form of a batch of postback log entries, one stream entry per write: about half of its JSON.
+/// The binary form of a batch of postback log entries, one stream entry per write: smaller than its JSON, and no parser.
 /// Batches written as JSON (an array) before this form existed, still in the stream at an upgrade, read as before.
 public static class PostbackLogCodec
 {
