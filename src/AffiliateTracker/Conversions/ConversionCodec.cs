@@ -44,36 +44,28 @@ public static class ConversionCodec
     public static ConversionCreated Decode(byte[] data)
     {
         if (data.Length > 0 && data[0] == (byte)'{') return ConversionJson.Deserialize<ConversionCreated>(data);
-        try
-        {
-            var r = new BinaryRecordReader(data);
-            if (r.Byte() != Version) throw new FormatException("Unknown conversion event version");
-            var flags = r.Byte();
-            var eventId = r.Guid();
-            var id = r.String()!; var clickId = r.String()!; var clickAt = r.Time();
-            var offerId = r.Int64(); var advertiserId = r.Int64(); var publisherId = r.Int64();
-            var goal = r.String()!; var txid = r.String(); var dedupeKey = r.String()!; var status = r.String()!;
-            decimal? amount = (flags & HasAmount) != 0 ? r.Decimal() : null;
-            var currency = r.String()!;
-            decimal? originalAmount = (flags & HasOriginalAmount) != 0 ? r.Decimal() : null;
-            var originalCurrency = r.String();
-            var payout = r.Decimal(); var revenue = r.Decimal();
-            var sub1 = r.String(); var sub2 = r.String(); var sub3 = r.String(); var sub4 = r.String(); var sub5 = r.String();
-            var source = r.String(); var ip = r.String(); var country = r.String();
-            var flagCount = r.VarInt();
-            if (flagCount > 64) throw new FormatException("Too many flags in a conversion event");
-            var conversionFlags = new string[flagCount];
-            for (var i = 0; i < conversionFlags.Length; i++) conversionFlags[i] = r.String()!;
-            var via = r.String()!; var createdAt = r.Time(); var holdUntil = r.Time(); var statusChangedAt = r.Time();
-            var actor = r.String()!; var reason = r.String();
-            return new ConversionCreated(eventId, id, clickId, clickAt, offerId, advertiserId, publisherId, goal, txid, dedupeKey, status,
-                amount, currency, originalAmount, originalCurrency, payout, revenue, sub1, sub2, sub3, sub4, sub5, source, ip, country,
-                conversionFlags, via, createdAt, holdUntil, statusChangedAt, actor, reason, (flags & AwaitingConfirmation) != 0);
-        }
-        // A cut-off record reads past its end.
-        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException)
-        {
-            throw new FormatException("Truncated binary record", e);
-        }
+        var r = new BinaryRecordReader(data);
+        if (r.Byte() != Version) throw new FormatException("Unknown conversion event version");
+        var flags = r.Byte();
+        var eventId = r.Guid();
+        var id = r.String()!; var clickId = r.String()!; var clickAt = r.Time();
+        var offerId = r.Int64(); var advertiserId = r.Int64(); var publisherId = r.Int64();
+        var goal = r.String()!; var txid = r.String(); var dedupeKey = r.String()!; var status = r.String()!;
+        decimal? amount = (flags & HasAmount) != 0 ? r.Decimal() : null;
+        var currency = r.String()!;
+        decimal? originalAmount = (flags & HasOriginalAmount) != 0 ? r.Decimal() : null;
+        var originalCurrency = r.String();
+        var payout = r.Decimal(); var revenue = r.Decimal();
+        var sub1 = r.String(); var sub2 = r.String(); var sub3 = r.String(); var sub4 = r.String(); var sub5 = r.String();
+        var source = r.String(); var ip = r.String(); var country = r.String();
+        var flagCount = r.VarInt();
+        if (flagCount > 64) throw new FormatException("Too many flags in a conversion event");
+        var conversionFlags = new string[flagCount];
+        for (var i = 0; i < conversionFlags.Length; i++) conversionFlags[i] = r.String()!;
+        var via = r.String()!; var createdAt = r.Time(); var holdUntil = r.Time(); var statusChangedAt = r.Time();
+        var actor = r.String()!; var reason = r.String();
+        return new ConversionCreated(eventId, id, clickId, clickAt, offerId, advertiserId, publisherId, goal, txid, dedupeKey, status,
+            amount, currency, originalAmount, originalCurrency, payout, revenue, sub1, sub2, sub3, sub4, sub5, source, ip, country,
+            conversionFlags, via, createdAt, holdUntil, statusChangedAt, actor, reason, (flags & AwaitingConfirmation) != 0);
     }
 }

@@ -35,27 +35,19 @@ public static class PostbackLogCodec
     public static List<PostbackLogEntry> DecodeBatch(byte[] data)
     {
         if (data.Length > 0 && data[0] == (byte)'[') return ConversionJson.Deserialize<List<PostbackLogEntry>>(data);
-        try
+        var r = new BinaryRecordReader(data);
+        if (r.Byte() != Version) throw new FormatException("Unknown postback log batch version");
+        var entries = new List<PostbackLogEntry>();
+        while (!r.AtEnd)
         {
-            var r = new BinaryRecordReader(data);
-            if (r.Byte() != Version) throw new FormatException("Unknown postback log batch version");
-            var entries = new List<PostbackLogEntry>();
-            while (!r.AtEnd)
-            {
-                var flags = r.Byte();
-                var eventId = r.Guid(); var receivedAt = r.Time(); var via = r.String()!;
-                long? advertiser = (flags & HasAdvertiser) != 0 ? r.Int64() : null;
-                long? offer = (flags & HasOffer) != 0 ? r.Int64() : null;
-                var clickId = r.String(); var txid = r.String(); var goal = r.String(); var decision = r.String()!; var status = r.Int32();
-                entries.Add(new PostbackLogEntry(eventId, receivedAt, via, advertiser, offer, clickId, txid, goal, decision, status,
-                    r.String(), r.String(), r.String(), r.String()));
-            }
-            return entries;
+            var flags = r.Byte();
+            var eventId = r.Guid(); var receivedAt = r.Time(); var via = r.String()!;
+            long? advertiser = (flags & HasAdvertiser) != 0 ? r.Int64() : null;
+            long? offer = (flags & HasOffer) != 0 ? r.Int64() : null;
+            var clickId = r.String(); var txid = r.String(); var goal = r.String(); var decision = r.String()!; var status = r.Int32();
+            entries.Add(new PostbackLogEntry(eventId, receivedAt, via, advertiser, offer, clickId, txid, goal, decision, status,
+                r.String(), r.String(), r.String(), r.String()));
         }
-        // A cut-off record reads past its end.
-        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException)
-        {
-            throw new FormatException("Truncated binary record", e);
-        }
+        return entries;
     }
 }

@@ -44,22 +44,31 @@ public ref struct BinaryRecordWriter(Span<byte> buffer)
     }
 }
 
+/// A record cut off before its end reads as a FormatException, like any other malformed record: the flushers treat
+/// both as bad data.
 public ref struct BinaryRecordReader(ReadOnlySpan<byte> data)
 {
     private readonly ReadOnlySpan<byte> _data = data;
     public int Position;
     public readonly bool AtEnd => Position >= _data.Length;
-    public byte Byte() => _data[Position++];
-    public int Int32() { var v = BinaryPrimitives.ReadInt32LittleEndian(_data[Position..]); Position += 4; return v; }
-    public long Int64() { var v = BinaryPrimitives.ReadInt64LittleEndian(_data[Position..]); Position += 8; return v; }
-    public Guid Guid() { var g = new Guid(_data.Slice(Position, 16)); Position += 16; return g; }
-    public DateTimeOffset Time() => new(Int64(), TimeSpan.Zero);
+    public byte Byte() { Need(1); return _data[Position++]; }
+    public int Int32() { Need(4); var v = BinaryPrimitives.ReadInt32LittleEndian(_data[Position..]); Position += 4; return v; }
+    public long Int64() { Need(8); var v = BinaryPrimitives.ReadInt64LittleEndian(_data[Position..]); Position += 8; return v; }
+    public Guid Guid() { Need(16); var g = new Guid(_data.Slice(Position, 16)); Position += 16; return g; }
+    public DateTimeOffset Time()
+    {
+        var ticks = Int64();
+        if (ticks < 0 || ticks > DateTimeOffset.MaxValue.UtcTicks) throw new FormatException("Time out of range in a binary record");
+        return new(ticks, TimeSpan.Zero);
+    }
     public decimal Decimal()
     {
+        Need(16);
         Span<int> bits = stackalloc int[4];
         for (var i = 0; i < 4; i++) bits[i] = BinaryPrimitives.ReadInt32LittleEndian(_data[(Position + 4 * i)..]);
         Position += 16;
-        return new decimal(bits);
+        try { return new decimal(bits); }
+        catch (ArgumentException e) { throw new FormatException("Malformed decimal in a binary record", e); }
     }
     public uint VarInt()
     {
@@ -77,8 +86,14 @@ public ref struct BinaryRecordReader(ReadOnlySpan<byte> data)
     {
         var n = VarInt();
         if (n == 0) return null;
+        Need((int)n - 1);
         var s = Encoding.UTF8.GetString(_data.Slice(Position, (int)n - 1));
         Position += (int)n - 1;
         return s;
+    }
+
+    private readonly void Need(int bytes)
+    {
+        if ((uint)bytes > (uint)(_data.Length - Position)) throw new FormatException("Truncated binary record");
     }
 }
