@@ -95,11 +95,17 @@ for f in glob.glob(sys.argv[1] + "/**/*.trx", recursive=True):
     passed += int(c.get("passed")); failed += int(c.get("failed")) + int(c.get("error")) + int(c.get("timeout")) + int(c.get("aborted"))
     skipped += int(c.get("notExecuted"))
     # The failing tests' names and first message line, repeated here because CI shows only the end of the log.
-    for r in root.iter("{*}UnitTestResult"):
+    # (findall, not iter: only the find functions understand the {*} namespace wildcard.)
+    for r in root.findall(".//{*}UnitTestResult"):
         if r.get("outcome") not in ("Passed", "NotExecuted"):
             message = r.find(".//{*}Message")
             first = (message.text or "").strip().splitlines()[0] if message is not None and message.text else ""
             failures.append(f"  FAILED {r.get('testName')}: {first[:200]}")
+    # A test host that crashed or a run that was aborted leaves its reason in the run's messages, not in a result.
+    for info in root.findall(".//{*}RunInfo"):
+        if info.get("outcome") in ("Error", "Failed"):
+            text = (info.findtext("{*}Text") or "").strip().splitlines()
+            failures.append(f"  RUN ERROR {f.rsplit('/', 1)[-1]}: {(text[0] if text else '')[:200]}")
 print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
 for line in failures: print(line)
 PY
