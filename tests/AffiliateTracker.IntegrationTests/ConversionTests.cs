@@ -86,6 +86,30 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
     }
 
     [Fact]
+    public async Task A_burst_of_new_conversions_reaches_postgresql_each_once_and_an_unreadable_event_waits_in_the_dead_letter_stream()
+    {
+        var n = await app.CreateNetworkAsync(offerExtra: PercentGoal); // a goal a click may convert many times
+        var token = await app.PostbackTokenAsync(n.AdvertiserId);
+        var click = await app.ClickAndWaitAsync(n);
+        var keys = app.Service<AffiliateTracker.Storage.RedisKeys>();
+        var stream = keys.ConversionStream(keys.ConversionShard(n.OfferId));
+        // Among them an event no server could have written whole (a batch cut off): it must neither stop the flush nor vanish.
+        var bad = await app.Redis.StreamAddAsync(stream, [new("t", "cb"), new("d", new byte[] { 200, 0, 0, 0, 1 })]);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 60).Select(i => app.PostbackAsync($"click_id={click}&txid=many-{i}&amount=10&token={token}")));
+
+        Assert.All(results, r => Assert.Equal("created", r.Body["result"]!.GetValue<string>()));
+        foreach (var r in results) await app.WaitForConversionAsync(r.Body["conversion_id"]!.GetValue<string>());
+        Assert.Equal(60, await ConversionApp.CountAsync("SELECT count(DISTINCT txid) FROM conversions WHERE click_id = @click", new { click }));
+        Assert.Equal(60, await ConversionApp.CountAsync(
+            "SELECT count(*) FROM conversion_status_history h JOIN conversions c ON c.id = h.conversion_id WHERE c.click_id = @click", new { click }));
+        StackExchange.Redis.StreamEntry[] dead = [];
+        for (var i = 0; i < 100 && !dead.Any(e => e["entry"] == bad); i++, await Task.Delay(50))
+            dead = await app.Redis.StreamRangeAsync(stream + ":dead");
+        Assert.StartsWith("unreadable conversion event", (string?)dead.Single(e => e["entry"] == bad)["reason"]);
+    }
+
+    [Fact]
     public async Task A_later_rejected_postback_rejects_the_conversion_and_the_history_says_who_and_why()
     {
         var n = await app.CreateNetworkAsync();

@@ -57,6 +57,40 @@ public sealed class ConversionStreamCodecTests
         Assert.Throws<FormatException>(() => PostbackLogCodec.DecodeBatch(PostbackLogCodec.EncodeBatch(LogEntries())[..^3]));
     }
 
+    // A "cb" entry as the creation script writes it with Lua's struct.pack('<i4', ...): flags, then the record.
+    private static byte[] ScriptBatch(params (string Flags, byte[] Record)[] made)
+    {
+        var bytes = new List<byte>();
+        foreach (var (flags, record) in made)
+        {
+            Length(flags.Length);
+            bytes.AddRange(System.Text.Encoding.ASCII.GetBytes(flags));
+            Length(record.Length);
+            bytes.AddRange(record);
+        }
+        return [.. bytes];
+
+        void Length(int n)
+        {
+            var le = new byte[4];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(le, n);
+            bytes.AddRange(le);
+        }
+    }
+
+    [Fact]
+    public void A_creation_script_batch_reads_each_conversion_with_the_flags_redis_counted_in_order()
+    {
+        var first = Conversion();
+        var second = Conversion(amount: null, original: null, flags: [], awaiting: false) with { Txid = "order-18" };
+        var read = ConversionCodec.DecodeBatch(ScriptBatch(("over_cap,ip_velocity", ConversionCodec.Encode(first)), ("", ConversionCodec.Encode(second))));
+        Assert.Equal(["over_cap,ip_velocity", ""], read.Select(r => r.Flags));
+        AssertSame(first, read[0].Conversion);
+        AssertSame(second, read[1].Conversion);
+        Assert.Empty(ConversionCodec.DecodeBatch([]));
+        Assert.Throws<FormatException>(() => ConversionCodec.DecodeBatch(ScriptBatch(("", ConversionCodec.Encode(first)))[..^5]));
+    }
+
     private static List<PostbackLogEntry> LogEntries() =>
     [
         new(EventIds.New(Now), Now, "postback", 7, 42, "01KBX", "order-17", "sale", "created", 200, "Conversion recorded.", "01KBY", "203.0.113.9",

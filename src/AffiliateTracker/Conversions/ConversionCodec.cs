@@ -41,9 +41,29 @@ public static class ConversionCodec
         static int S(string? s) => BinaryRecord.StringSize(s);
     }
 
-    public static ConversionCreated Decode(byte[] data)
+    /// A "c" event: one conversion, binary or (written before the binary form, or with Conversions:BinaryStreams off) JSON.
+    public static ConversionCreated Decode(byte[] data) =>
+        data.Length > 0 && data[0] == (byte)'{' ? ConversionJson.Deserialize<ConversionCreated>(data) : DecodeBinary(data);
+
+    /// A "cb" event: the conversions one creation script call made in a shard, in the order it made them, each with
+    /// the flags Redis counted for it. Written by the script (ConversionRecorder), so the framing is what Lua's
+    /// struct.pack writes: per conversion a 32-bit little-endian length and the flags, then a length and the record.
+    public static List<(ConversionCreated Conversion, string Flags)> DecodeBatch(byte[] data)
     {
-        if (data.Length > 0 && data[0] == (byte)'{') return ConversionJson.Deserialize<ConversionCreated>(data);
+        var list = new List<(ConversionCreated, string)>();
+        var r = new BinaryRecordReader(data);
+        while (!r.AtEnd)
+        {
+            var flags = System.Text.Encoding.UTF8.GetString(r.Bytes(Length(ref r)));
+            list.Add((DecodeBinary(r.Bytes(Length(ref r))), flags));
+        }
+        return list;
+
+        static int Length(ref BinaryRecordReader r) => r.Int32() is >= 0 and var n ? n : throw new FormatException("Negative length in a conversion batch");
+    }
+
+    private static ConversionCreated DecodeBinary(ReadOnlySpan<byte> data)
+    {
         var r = new BinaryRecordReader(data);
         if (r.Byte() != Version) throw new FormatException("Unknown conversion event version");
         var flags = r.Byte();

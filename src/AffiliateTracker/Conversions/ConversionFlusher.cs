@@ -17,45 +17,50 @@ public sealed class ConversionFlusher(
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => _options.FlusherEnabled
         ? consumer.RunLoopAsync(() => FlushOnceAsync(_options.ReclaimAfter), _options.FlushIdleDelay, log, "Conversion flush", stoppingToken,
-            _options.FlushBatch * keys.ConversionShards, _options.FlushInterval)
+            EntriesPerRead * keys.ConversionShards, _options.FlushInterval)
         : Task.CompletedTask;
+
+    // FlushBatch counts conversions. A "cb" entry holds a creation script call's conversions (a few to dozens under
+    // load), so fewer entries are read per pass; a full pass starts the next one at once, so this bounds the
+    // transaction, not the rate.
+    private int EntriesPerRead => _options.BinaryStreams ? Math.Max(1, _options.FlushBatch / 8) : _options.FlushBatch;
 
     public async Task<int> FlushOnceAsync(TimeSpan reclaimAfter)
     {
         var total = 0;
         for (var shard = 0; shard < keys.ConversionShards; shard++)
-            total += await consumer.ConsumeOnceAsync(keys.ConversionStream(shard), _options.FlushBatch, reclaimAfter, async entries =>
+            total += await consumer.ConsumeOnceAsync(keys.ConversionStream(shard), EntriesPerRead, reclaimAfter, async entries =>
             {
                 var creates = new List<ConversionCreated>();
                 var changes = new List<(string EntryId, ConversionStore.Change Change)>();
+                var unreadable = new List<(RedisStreams.Entry Entry, string Reason)>();
                 var done = new List<string>();
                 foreach (var e in entries)
                 {
                     try
                     {
-                        if (e.Field("t") == "c")
+                        switch (e.Field("t"))
                         {
-                            var c = ConversionCodec.Decode(e.Payload);
-                            var redisFlags = (e.Field("f") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
-                            // Flags counted in Redis (caps, IP velocity) hold the conversion for review like any other flag.
-                            if (redisFlags.Length > 0)
-                            {
-                                var flags = c.Flags.Concat(redisFlags).ToArray();
-                                c = c with { Flags = flags, Status = ConversionRules.StatusOnArrival(c.Status, flags) };
-                            }
-                            creates.Add(c);
-                        }
-                        else
-                        {
-                            changes.Add((e.Id, e.Field("t") == "m"
-                                ? new ConversionStore.Change(e.Field("id")!, null, ConversionJson.Deserialize<ConversionConfirmed>(e.Payload))
-                                : new ConversionStore.Change(e.Field("id")!, ConversionJson.Deserialize<ConversionStatusChanged>(e.Payload))));
-                            continue;
+                            case "c":
+                                creates.Add(WithRedisFlags(ConversionCodec.Decode(e.Payload), e.Field("f")));
+                                break;
+                            case "cb":
+                                creates.AddRange(ConversionCodec.DecodeBatch(e.Payload).Select(x => WithRedisFlags(x.Conversion, x.Flags)).ToList());
+                                break;
+                            case "s":
+                                changes.Add((e.Id, new ConversionStore.Change(e.Field("id")!, ConversionJson.Deserialize<ConversionStatusChanged>(e.Payload))));
+                                continue;
+                            case "m":
+                                changes.Add((e.Id, new ConversionStore.Change(e.Field("id")!, null, ConversionJson.Deserialize<ConversionConfirmed>(e.Payload))));
+                                continue;
+                            default:
+                                throw new FormatException($"unknown event type '{e.Field("t")}'");
                         }
                     }
                     catch (Exception ex) when (ex is System.Text.Json.JsonException or NullReferenceException or FormatException)
                     {
-                        log.LogError(ex, "Unreadable conversion event {EntryId} skipped", e.Id);
+                        unreadable.Add((e, ex.Message));
+                        continue;
                     }
                     done.Add(e.Id);
                 }
@@ -75,8 +80,24 @@ public sealed class ConversionFlusher(
                     }
                     // Otherwise left unacknowledged: taken over and tried again after ReclaimAfter.
                 }
+                // Kept for a human, not dropped: such an entry may hold conversions already answered "created". (After
+                // the commit, so a failed pass, which is delivered again, does not keep them twice.)
+                foreach (var (entry, reason) in unreadable)
+                {
+                    await consumer.DeadLetterAsync(keys.ConversionStream(shard), entry, $"unreadable conversion event: {reason}");
+                    done.Add(entry.Id);
+                }
                 return done;
             });
         return total;
+    }
+
+    // Flags counted in Redis (caps, IP velocity) hold the conversion for review like any other flag.
+    private static ConversionCreated WithRedisFlags(ConversionCreated c, string? redisFlags)
+    {
+        var added = (redisFlags ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
+        if (added.Length == 0) return c;
+        var flags = c.Flags.Concat(added).ToArray();
+        return c with { Flags = flags, Status = ConversionRules.StatusOnArrival(c.Status, flags) };
     }
 }

@@ -21,6 +21,8 @@ public sealed class ConversionOptions
     /// false writes JSON, the only form servers from before 2026-12-04 read: for a rolling upgrade from such a
     /// version, until none runs (docs/reliability.md, "Upgrading"). This version reads both.
     public bool BinaryStreams { get; set; } = true;
+    /// Bounds a flush pass per stream shard: this many entries, or FlushBatch / 8 while BinaryStreams is on (an entry
+    /// then holds one creation script call's new conversions, a few to dozens under load).
     public int FlushBatch { get; set; } = 500;
     public TimeSpan FlushIdleDelay { get; set; } = TimeSpan.FromMilliseconds(200);
     /// While the flushers (conversions, postback log) keep up, a pass starts no sooner than this after the one before,

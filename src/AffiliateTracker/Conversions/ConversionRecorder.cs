@@ -11,8 +11,6 @@ namespace AffiliateTracker.Conversions;
 public sealed class ConversionRecorder(RecordingConnections recording, RedisKeys keys,
     ReplicaAcks replicaAcks, IOptions<ConversionOptions> options, ILogger<ConversionRecorder> log) : IAsyncDisposable
 {
-    private readonly bool _binary = options.Value.BinaryStreams;
-
     public ValueTask DisposeAsync() => _creates.DisposeAsync();
 
     /// Unconfirmed: a browser reported it and the advertiser has not confirmed it yet.
@@ -25,9 +23,13 @@ public sealed class ConversionRecorder(RecordingConnections recording, RedisKeys
     //
     // A batch of creations in one shard; per item 7 KEYS (dedupe, stream, offer-day, offer-month, pub-day,
     // pub-month, ip-day) and 13 ARGV (id, status, dedupe ttl ms, payload, 4 caps (0 = none), day ttl ms,
-    // month ttl ms, ip limit (0 = none), '1' when already flagged, '1' when unconfirmed). Items run in order,
-    // so the same conversion twice in one batch is created once.
+    // month ttl ms, ip limit (0 = none), '1' when already flagged, '1' when unconfirmed); then one last ARGV,
+    // '1' to append the call's new conversions as one "cb" entry (ConversionCodec.DecodeBatch), '0' for one
+    // "c" entry each (what servers from before Conversions:BinaryStreams read). Items run in order, so the same
+    // conversion twice in one batch is created once.
     private const string CreateScript = """
+        local batched = ARGV[#ARGV] == '1'
+        local made = {}
         local function create(k, a)
           local existing = redis.call('GET', KEYS[k + 1])
           if existing then
@@ -59,11 +61,20 @@ public sealed class ConversionRecorder(RecordingConnections recording, RedisKeys
           local unconfirmed = ARGV[a + 13] == '1' and '|unconfirmed' or ''
           local f = table.concat(flags, ',')
           redis.call('SET', KEYS[k + 1], ARGV[a + 1] .. '|' .. status .. review .. unconfirmed, 'PX', ARGV[a + 3])
-          redis.call('XADD', KEYS[k + 2], '*', 't', 'c', 'd', ARGV[a + 4], 'f', f)
+          if batched then
+            local n = #made
+            made[n + 1] = struct.pack('<i4', #f); made[n + 2] = f
+            made[n + 3] = struct.pack('<i4', #ARGV[a + 4]); made[n + 4] = ARGV[a + 4]
+          else
+            redis.call('XADD', KEYS[k + 2], '*', 't', 'c', 'd', ARGV[a + 4], 'f', f)
+          end
           return {1, ARGV[a + 1] .. '|' .. status, f, unconfirmed}
         end
         local out = {}
         for i = 0, #KEYS / 7 - 1 do out[i + 1] = create(i * 7, i * 13) end
+        -- One entry for the call (every item's stream key is the same: the batcher groups by shard), so a burst
+        -- of postbacks costs the stream, and the flusher's read, acknowledgement and delete, one entry, not one each.
+        if #made > 0 then redis.call('XADD', KEYS[2], '*', 't', 'cb', 'd', table.concat(made)) end
         return out
         """;
 
@@ -80,7 +91,7 @@ public sealed class ConversionRecorder(RecordingConnections recording, RedisKeys
         {
             var indexes = g.ToArray();
             calls.Add((indexes, database.ScriptEvaluateAsync(CreateScript,
-                indexes.SelectMany(i => batch[i].Keys).ToArray(), indexes.SelectMany(i => batch[i].Args).ToArray())));
+                indexes.SelectMany(i => batch[i].Keys).ToArray(), [.. indexes.SelectMany(i => batch[i].Args), options.Value.BinaryStreams ? "1" : "0"])));
         }
         foreach (var (indexes, call) in calls)
         {
@@ -126,7 +137,7 @@ public sealed class ConversionRecorder(RecordingConnections recording, RedisKeys
         ];
         RedisValue[] a =
         [
-            c.Id, c.Status, (long)dedupeTtl.TotalMilliseconds, _binary ? ConversionCodec.Encode(c) : ConversionJson.Serialize(c),
+            c.Id, c.Status, (long)dedupeTtl.TotalMilliseconds, options.Value.BinaryStreams ? ConversionCodec.Encode(c) : ConversionJson.Serialize(c),
             offer.Caps.DailyConversions ?? 0, offer.Caps.MonthlyConversions ?? 0,
             publisherCaps?.DailyConversions ?? 0, publisherCaps?.MonthlyConversions ?? 0,
             (long)TimeSpan.FromDays(2).TotalMilliseconds, (long)TimeSpan.FromDays(32).TotalMilliseconds,

@@ -70,6 +70,13 @@ public ref struct BinaryRecordReader(ReadOnlySpan<byte> data)
         try { return new decimal(bits); }
         catch (ArgumentException e) { throw new FormatException("Malformed decimal in a binary record", e); }
     }
+    public ReadOnlySpan<byte> Bytes(int n)
+    {
+        Need(n);
+        var bytes = _data.Slice(Position, n);
+        Position += n;
+        return bytes;
+    }
     public uint VarInt()
     {
         uint v = 0; var shift = 0;
