@@ -104,7 +104,7 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
         Assert.Equal(60, await ConversionApp.CountAsync(
             "SELECT count(*) FROM conversion_status_history h JOIN conversions c ON c.id = h.conversion_id WHERE c.click_id = @click", new { click }));
         StackExchange.Redis.StreamEntry[] dead = [];
-        for (var i = 0; i < 100 && !dead.Any(e => e["entry"] == bad); i++, await Task.Delay(50))
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); DateTime.UtcNow < deadline && !dead.Any(e => e["entry"] == bad); await Task.Delay(50))
             dead = await app.Redis.StreamRangeAsync(stream + ":dead");
         Assert.StartsWith("unreadable conversion event", (string?)dead.Single(e => e["entry"] == bad)["reason"]);
     }
@@ -138,7 +138,8 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
         await TrackerApp.WaitForClickRowAsync(click);
         // The log's last entry may be in another test server's flush pass (they share the stream): wait for its commit.
         JsonObject trail = [];
-        for (var attempt = 0; attempt < 150; attempt++)
+        // A deadline, not a number of tries: on a loaded two-core machine one pass may take seconds.
+        for (var deadline = DateTime.UtcNow.AddSeconds(45); DateTime.UtcNow < deadline;)
         {
             await app.Service<PostbackLog>().FlushOnceAsync(TimeSpan.FromMinutes(5));
             trail = (await (await app.AdminAsync()).GetFromJsonAsync<JsonObject>($"/api/v1/conversions/{id}"))!;
