@@ -72,6 +72,9 @@ public sealed class ConsoleServer : IAsyncLifetime
         }
 
         Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
+        // The whole suite runs beside the integration tests on two cores (deploy/test.sh), where a page can take seconds;
+        // these bound a failing wait only: a passing one returns as soon as the page is there.
+        Assertions.SetDefaultExpectTimeout(20_000);
         Browser = await Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
             ExecutablePath = Environment.GetEnvironmentVariable("AT_CHROMIUM") ?? "/usr/bin/chromium",
@@ -100,7 +103,7 @@ public sealed class ConsoleServer : IAsyncLifetime
         {
             BaseURL = BaseUrl, Locale = locale, ViewportSize = new ViewportSize { Width = 1366, Height = 900 }, UserAgent = userAgent,
         });
-        context.SetDefaultTimeout(15_000);
+        context.SetDefaultTimeout(30_000);
         return await context.NewPageAsync();
     }
 
@@ -112,8 +115,12 @@ public sealed class ConsoleServer : IAsyncLifetime
         await page.GotoAsync("/account/sign-in");
         await page.GetByLabel("Email").FillAsync(email);
         await page.GetByLabel("Password").FillAsync(password);
+        // The form's answer (a redirect home, or the form again with why not), then the page it leads to. Waiting for the
+        // load state alone could find the sign-in page still loaded, or give up while a busy server hashed the password.
+        var answered = page.WaitForResponseAsync(r => r.Request.Method == "POST" && r.Url.Contains("/account/sign-in"), new() { Timeout = 60_000 });
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForLoadStateAsync();
+        await answered;
+        await page.WaitForLoadStateAsync(LoadState.Load, new() { Timeout = 60_000 });
     }
 
     /// axe-core in the page: the serious and critical accessibility violations, described.
