@@ -93,15 +93,20 @@ public sealed partial class AbuseRunner(EndPoint endPoint, AbuseTarget target, A
         }
         // Kestrel's 505 to a request line claiming HTTP/2.0 or HTTP/9.9 is the protocol's answer, not a server failure.
         conn.Last = $"{req} -> {response.Status}";
-        tally.Add(req.Endpoint, response.Status == 505 && req.Family == Family.Malformed ? "505 version" : AbuseTally.ClassOf(response.Status));
+        tally.Add(req.Endpoint, response.Status == 505 && req.Family == Family.Malformed ? "505 version"
+            : HealthReportsAStoreDown(req, response) ? "503 health" : AbuseTally.ClassOf(response.Status));
         Inspect(req, response);
         if (response.Close || req.OneShot) { conn.Dispose(); return null; }
         return conn;
     }
 
+    // /health's own report that a store did not answer in time, not a failure to answer the request.
+    private static bool HealthReportsAStoreDown(AbuseRequest req, RawResponse res) =>
+        req.Family == Family.Health && res.Status == 503 && res.Text.StartsWith("{\"status\":\"degraded\"", StringComparison.Ordinal);
+
     private void Inspect(AbuseRequest req, RawResponse res)
     {
-        if (res.Status >= 500 && !(res.Status == 505 && req.Family == Family.Malformed))
+        if (res.Status >= 500 && !(res.Status == 505 && req.Family == Family.Malformed) && !HealthReportsAStoreDown(req, res))
             tally.Violation("5xx", $"{req} -> {res.Status} {Snippet(res)}");
 
         foreach (var h in res.Headers)

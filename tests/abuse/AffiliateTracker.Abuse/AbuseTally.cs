@@ -8,8 +8,10 @@ namespace AffiliateTracker.Abuse;
 public sealed class AbuseTally
 {
     /// "429": rate limited, its own class (not a failure). "505 version": Kestrel refusing a request line that
-    /// claims HTTP/2.0 or 9.9 (the protocol's answer, not a server failure). "aborted": the client hung up on purpose.
-    public static readonly string[] Classes = ["1xx", "2xx", "3xx", "4xx", "429", "5xx", "505 version", "no answer", "timeout", "aborted"];
+    /// claims HTTP/2.0 or 9.9 (the protocol's answer, not a server failure). "503 health": /health reporting that a
+    /// store did not answer within its 2 s (what it is for; on a loaded machine Redis can stall on its AOF's fsync).
+    /// "aborted": the client hung up on purpose.
+    public static readonly string[] Classes = ["1xx", "2xx", "3xx", "4xx", "429", "5xx", "505 version", "503 health", "no answer", "timeout", "aborted"];
 
     private readonly ConcurrentDictionary<string, long[]> _byEndpoint = new();
     private readonly long[] _total = new long[Classes.Length];
