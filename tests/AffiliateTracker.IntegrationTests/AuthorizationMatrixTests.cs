@@ -312,7 +312,8 @@ public sealed class AuthorizationMatrix : IAsyncLifetime
     {
         var body = (await App.Browser().GetFromJsonAsync<JsonObject>($"/postback?click_id={clickId}&txid={txid}&amount=10.00&token={token}"))!;
         var id = body["conversion_id"]!.GetValue<string>();
-        for (var i = 0; i < 200 && await Scalar<long>("SELECT count(*) FROM conversions WHERE id = @id", new { id }) == 0; i++) await Task.Delay(50);
+        for (var deadline = DateTime.UtcNow.AddSeconds(45); await Scalar<long>("SELECT count(*) FROM conversions WHERE id = @id", new { id }) == 0; await Task.Delay(50))
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Conversion {id} never reached PostgreSQL");
         return id;
     }
 

@@ -59,7 +59,8 @@ public class ConversionApp : TrackerApp
     public async Task<ConversionRow> WaitForConversionAsync(string id, string? status = null)
     {
         await using var conn = await DbAsync();
-        for (var i = 0; i < 200; i++)
+        // A deadline, not a number of tries: on a loaded two-core machine a flush pass may take seconds.
+        for (var deadline = DateTime.UtcNow.AddSeconds(45); DateTime.UtcNow < deadline;)
         {
             var row = await conn.QuerySingleOrDefaultAsync<ConversionRow>("SELECT * FROM conversions WHERE id = @id", new { id });
             if (row is not null && (status is null || row.Status == status)) return row;
@@ -79,7 +80,7 @@ public class ConversionApp : TrackerApp
     {
         var admin = await AdminAsync();
         JsonArray log = [];
-        for (var i = 0; i < 100 && log.Count == 0; i++)
+        for (var deadline = DateTime.UtcNow.AddSeconds(45); DateTime.UtcNow < deadline && log.Count == 0;)
         {
             await Service<PostbackLog>().FlushOnceAsync(TimeSpan.FromMinutes(5));
             log = (await admin.GetFromJsonAsync<JsonArray>($"/api/v1/postback-log?{filter}"))!;

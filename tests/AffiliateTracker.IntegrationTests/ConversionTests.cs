@@ -207,6 +207,8 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
         Assert.Equal(0, await ConversionApp.CountAsync("SELECT count(*) FROM conversions WHERE click_id = @click", new { click }));
 
         await app.Service<PostbackLog>().FlushOnceAsync(TimeSpan.FromMinutes(5));
+        // The background flusher may hold the entries the call above found none of: wait for their rows.
+        await TrackerApp.WaitForRowCountAsync("SELECT count(*) FROM postback_log WHERE click_id = @click AND decision = 'bad_token'", new { click }, 2);
         var log = (await app.WithKey(await app.IssueKeyAsync("advertiser", advertiserId: n.AdvertiserId))
             .GetFromJsonAsync<JsonArray>($"/api/v1/postback-log?click_id={click}"))!;
         Assert.Equal(["bad_token", "bad_token"], log.Select(e => e!["decision"]!.GetValue<string>()));

@@ -205,8 +205,10 @@ public sealed class MoneyTests(ConversionApp app) : IClassFixture<ConversionApp>
         var s = await SellerAsync(minPayout: 1000m);
         await ApprovedAsync(s, "r-1");
         var click = await app.ClickAndWaitAsync(s.Net, "?sub1=placement-7");
-        await app.PostbackAsync($"click_id={click}&txid=r-2&token={s.Token}");
+        var pending = await app.PostbackAsync($"click_id={click}&txid=r-2&token={s.Token}");
         await TrackerApp.WaitForClickRowAsync(click);
+        // The conversion travels its own stream and flusher: the click's row says nothing about it.
+        await app.WaitForConversionAsync(pending.Body["conversion_id"]!.GetValue<string>());
 
         var publisher = app.WithKey(await app.IssueKeyAsync("publisher", publisherId: s.Net.PublisherId));
         var from = Uri.EscapeDataString(app.Clock.GetUtcNow().AddDays(-1).ToString("O"));
