@@ -45,7 +45,7 @@ public sealed class ConversionFlusher(
                                 creates.Add(WithRedisFlags(ConversionCodec.Decode(e.Payload), e.Field("f")));
                                 break;
                             case "cb":
-                                creates.AddRange(ConversionCodec.DecodeBatch(e.Payload).Select(x => WithRedisFlags(x.Conversion, x.Flags)).ToList());
+                                creates.AddRange(ConversionCodec.DecodeBatch(e.Payload).Select(x => WithRedisFlags(x.Conversion, x.Flags)));
                                 break;
                             case "s":
                                 changes.Add((e.Id, new ConversionStore.Change(e.Field("id")!, ConversionJson.Deserialize<ConversionStatusChanged>(e.Payload))));

@@ -91,23 +91,24 @@ public sealed partial class AbuseRunner(EndPoint endPoint, AbuseTarget target, A
             if (req.WellFormed) tally.Violation("well-formed request dropped without an answer", $"{req} ({e.GetType().Name}: {e.Message})");
             return null;
         }
-        // Kestrel's 505 to a request line claiming HTTP/2.0 or HTTP/9.9 is the protocol's answer, not a server failure.
         conn.Last = $"{req} -> {response.Status}";
-        tally.Add(req.Endpoint, response.Status == 505 && req.Family == Family.Malformed ? "505 version"
-            : HealthReportsAStoreDown(req, response) ? "503 health" : AbuseTally.ClassOf(response.Status));
-        Inspect(req, response);
+        var cls = ClassOf(req, response);
+        tally.Add(req.Endpoint, cls);
+        Inspect(req, response, cls);
         if (response.Close || req.OneShot) { conn.Dispose(); return null; }
         return conn;
     }
 
-    // /health's own report that a store did not answer in time, not a failure to answer the request.
-    private static bool HealthReportsAStoreDown(AbuseRequest req, RawResponse res) =>
-        req.Family == Family.Health && res.Status == 503 && res.Text.StartsWith("{\"status\":\"degraded\"", StringComparison.Ordinal);
+    // Two answers in the 5xx range are not server failures: Kestrel's 505 to a request line claiming HTTP/2.0 or 9.9
+    // (the protocol's answer), and /health's 503 with its report that a store did not answer in time.
+    private static string ClassOf(AbuseRequest req, RawResponse res) =>
+        res.Status == 505 && req.Family == Family.Malformed ? "505 version"
+        : res.Status == 503 && req.Family == Family.Health && res.Text.StartsWith("{\"status\":\"degraded\"", StringComparison.Ordinal) ? "503 health"
+        : AbuseTally.ClassOf(res.Status);
 
-    private void Inspect(AbuseRequest req, RawResponse res)
+    private void Inspect(AbuseRequest req, RawResponse res, string cls)
     {
-        if (res.Status >= 500 && !(res.Status == 505 && req.Family == Family.Malformed) && !HealthReportsAStoreDown(req, res))
-            tally.Violation("5xx", $"{req} -> {res.Status} {Snippet(res)}");
+        if (cls == "5xx") tally.Violation("5xx", $"{req} -> {res.Status} {Snippet(res)}");
 
         foreach (var h in res.Headers)
         {
