@@ -93,6 +93,21 @@ public sealed class ClickRedirectTests(TrackerApp app) : IClassFixture<TrackerAp
         Assert.True((await TrackerApp.WaitForClickRowAsync(other)).IsUnique);
     }
 
+    [Fact]
+    public async Task A_flood_of_clicks_from_one_visitor_counts_one_unique_click()
+    {
+        // More clicks of one visitor than one unique-visitor script call takes (the flusher splits them): still one unique.
+        var n = await app.CreateNetworkAsync();
+        var ua = $"Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0 flood-{Guid.NewGuid():N}";
+        const int clicks = 400;
+        var redirects = await Task.WhenAll(Enumerable.Range(0, clicks).Select(_ => app.ClickAsync($"/c/{n.LinkCode}", ua)));
+        Assert.All(redirects, r => Assert.Equal(HttpStatusCode.Found, r.StatusCode));
+
+        Assert.Equal(clicks, await TrackerApp.WaitForRowCountAsync("SELECT count(*) FROM clicks WHERE offer_id = @OfferId", new { n.OfferId }, clicks));
+        await using var db = await TrackerApp.DbAsync();
+        Assert.Equal(1, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM clicks WHERE offer_id = @OfferId AND is_unique", new { n.OfferId }));
+    }
+
     [Theory]
     [InlineData("Googlebot/2.1 (+http://www.google.com/bot.html)")]
     [InlineData("curl/8.5.0")]

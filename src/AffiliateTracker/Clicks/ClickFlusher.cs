@@ -71,16 +71,20 @@ public sealed class ClickFlusher(
         return out
         """;
 
+    private const int UniqueKeysPerCall = 128;
+
     private async Task<bool[]> DecideUniqueAsync(IDatabase db, List<ClickRecord> clicks)
     {
         var now = time.GetUtcNow();
         var visitorHashes = clicks.Select(VisitorHash).ToArray();
         var calls = new List<(int[] Indexes, Task<RedisResult> Result)>();
-        // One call per key slot (the offer and the bucket the visitor hash falls in, {uq:OFFER:B}: RedisKeys.Visitor), all
-        // sent at once: flushers running side by side decide in the order they reach Redis, so no call waits for another.
-        foreach (var slot in Enumerable.Range(0, clicks.Count).GroupBy(i => (clicks[i].OfferId, RedisKeys.VisitorBucket(visitorHashes[i]))))
+        // One call per key slot (the offer and the bucket the visitor hash falls in, {uq:OFFER:B}: RedisKeys.Visitor) and
+        // at most UniqueKeysPerCall visitors, all sent at once: flushers running side by side decide in the order they
+        // reach Redis, so no call waits for another, and a flood from one visitor (every click in one slot) does not hold
+        // Redis for milliseconds in one script while the redirect's group commits wait behind it.
+        foreach (var indexes in Enumerable.Range(0, clicks.Count).GroupBy(i => (clicks[i].OfferId, RedisKeys.VisitorBucket(visitorHashes[i])))
+                     .SelectMany(slot => slot.Chunk(UniqueKeysPerCall)))
         {
-            var indexes = slot.ToArray();
             var args = new RedisValue[indexes.Length * 2];
             for (var j = 0; j < indexes.Length; j++)
             {
