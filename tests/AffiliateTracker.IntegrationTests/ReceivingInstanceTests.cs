@@ -49,7 +49,8 @@ public sealed class ReceivingInstanceTests
 
         await using var flushing = new DeploymentInstance(prefix, flushers: true);
         _ = flushing.Server;
-        for (var i = 0; i < 200 && await RowsAsync(click, conversion) < 2; i++) await Task.Delay(50);
+        var deadline = DateTime.UtcNow.AddSeconds(45);
+        while (DateTime.UtcNow < deadline && await RowsAsync(click, conversion) < 2) await Task.Delay(50);
         Assert.Equal(2, await RowsAsync(click, conversion));
         await using (var conn = await TrackerApp.DbAsync())
         {
@@ -57,7 +58,13 @@ public sealed class ReceivingInstanceTests
                 "SELECT publisher_id, amount FROM conversions WHERE id = @conversion", new { conversion });
             Assert.Equal((n.PublisherId, 40.00m), row);
         }
+        // The entries are acknowledged just after the commit that made the rows visible.
         var drained = await HealthAsync(receiving);
+        while (DateTime.UtcNow < deadline && (drained["click_flush"]!["backlog_batches"]!.GetValue<long>() > 0 || drained["conversion_flush"]!["backlog_events"]!.GetValue<long>() > 0))
+        {
+            await Task.Delay(50);
+            drained = await HealthAsync(receiving);
+        }
         Assert.Equal(0, drained["click_flush"]!["backlog_batches"]!.GetValue<long>());
         Assert.Equal(0, drained["conversion_flush"]!["backlog_events"]!.GetValue<long>());
         Assert.Equal(0, drained["conversion_flush"]!["lag_seconds"]!.GetValue<double>());
