@@ -121,4 +121,21 @@ public sealed class ConversionStreamCodecTests
         var bytes = ids.Select(g => Convert.ToHexString(g.ToByteArray(bigEndian: true))).ToList();
         Assert.Equal(bytes.Order(StringComparer.Ordinal), bytes);
     }
+
+    [Fact]
+    public void Event_ids_are_rfc_9562_version_7_uuids_carrying_their_millisecond_and_never_repeat()
+    {
+        var ids = Enumerable.Range(0, 5000).Select(_ => EventIds.New(Now)).ToList();
+        Assert.All(ids, id =>
+        {
+            Assert.Equal(7, id.Version);
+            Assert.InRange(id.Variant, 0x8, 0xB); // the RFC 9562 variant, 10xx
+            var b = id.ToByteArray(bigEndian: true);
+            Assert.Equal(Now.ToUnixTimeMilliseconds(), b.Take(6).Aggregate(0L, (ms, x) => (ms << 8) | x));
+        });
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        // The same layout as the runtime's own version 7 ids.
+        var runtime = Guid.CreateVersion7(Now);
+        Assert.Equal((runtime.Version, runtime.Variant >> 2), (ids[0].Version, ids[0].Variant >> 2));
+    }
 }
