@@ -8,6 +8,7 @@ namespace AffiliateTracker.IntegrationTests;
 
 /// The pixel is a browser's report: its txid and amount are the visitor's to forge. It is bounded by the goal,
 /// waits for the advertiser's confirmation, and only a pixel the advertiser signed is taken at its word.
+[Collection(HoldApprovalCollection.Name)]
 public sealed class BrowserConversionTests(ConversionApp app) : IClassFixture<ConversionApp>
 {
     private static object HalfOfTheSale(object? goalExtra = null, object? offerExtra = null)

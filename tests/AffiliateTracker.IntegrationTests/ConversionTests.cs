@@ -6,6 +6,7 @@ using Dapper;
 
 namespace AffiliateTracker.IntegrationTests;
 
+[Collection(HoldApprovalCollection.Name)]
 public sealed class ConversionTests(ConversionApp app) : IClassFixture<ConversionApp>
 {
     private static readonly object[] PercentGoals =
