@@ -57,6 +57,14 @@ public sealed class FeedFetcher(NpgsqlDataSource db, IHttpClientFactory http, IO
         {
             log.LogWarning("Product feed {FeedId} fetch refused: {Reason}", id, e.Message);
         }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Stopped mid-fetch (the server is shutting down): give the claim back, so another instance fetches the
+            // feed now instead of after its schedule's hours.
+            await using var conn = await db.OpenConnectionAsync(CancellationToken.None);
+            await conn.ExecuteAsync("UPDATE product_feeds SET fetch_attempted_at = NULL WHERE id = @id", new { id });
+            throw;
+        }
     }
 
     /// Downloads the feed's source_url and imports it; a failed download or an unreadable feed is recorded on the
