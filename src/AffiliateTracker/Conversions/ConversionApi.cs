@@ -136,9 +136,11 @@ public static class ConversionApi
     {
         if (rows.Count == 0) return [];
         var clicks = await conn.QueryAsync<ClickView>("""
-            SELECT k.click_id, k.created_at, host(k.ip) AS ip, k.user_agent, k.referrer, k.country, k.is_unique, k.is_bot,
-                   k.device_type, k.os, k.os_version, k.browser, k.asn, k.is_datacenter
-            FROM clicks k JOIN unnest(@ids, @times) AS c(id, at) ON k.click_id = c.id AND k.created_at = c.at
+            SELECT k.* FROM unnest(@ids, @times) AS c(id, at)
+            CROSS JOIN LATERAL ( -- a primary-key probe per click, never a scan of the clicks table (see ConversionStore)
+                SELECT click_id, created_at, host(ip) AS ip, user_agent, referrer, country, is_unique, is_bot,
+                       device_type, os, os_version, browser, asn, is_datacenter
+                FROM clicks WHERE click_id = c.id AND created_at = c.at LIMIT 1) k
             """, new { ids = rows.Select(r => r.ClickId).ToArray(), times = rows.Select(r => r.ClickCreatedAt).ToArray() });
         return clicks.GroupBy(c => c.ClickId).ToDictionary(g => g.Key, g => g.First());
     }

@@ -182,10 +182,14 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
         static string? Text(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
     }
 
+    // One primary-key probe per click (LATERAL .. LIMIT 1). As a plain join, a batch of a few thousand made the
+    // planner sort the whole clicks table in parallel workers on every flush: slower the more clicks there are.
     private const string TrafficOfClicksSql = """
-        SELECT k.click_id, k.device_type, k.os, k.os_version, k.browser, k.asn, k.is_datacenter
+        SELECT c.click_id, k.device_type, k.os, k.os_version, k.browser, k.asn, k.is_datacenter
         FROM unnest(@ids::text[], @ats::timestamptz[]) AS c(click_id, created_at)
-        JOIN clicks k ON k.click_id = c.click_id AND k.created_at = c.created_at
+        CROSS JOIN LATERAL (
+            SELECT device_type, os, os_version, browser, asn, is_datacenter FROM clicks k
+            WHERE k.click_id = c.click_id AND k.created_at = c.created_at LIMIT 1) k
         """;
 
     private const string StagingSql = """
