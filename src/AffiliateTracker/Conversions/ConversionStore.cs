@@ -182,8 +182,8 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
         static string? Text(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
     }
 
-    // One primary-key probe per click (LATERAL .. LIMIT 1). As a plain join, a batch of a few thousand made the
-    // planner sort the whole clicks table in parallel workers on every flush: slower the more clicks there are.
+    // One primary-key probe per click (LATERAL .. LIMIT 1). As a plain join, a batch large beside the clicks table the
+    // planner believed in (a young database, a new month's partition) made it sort the whole table on every flush.
     private const string TrafficOfClicksSql = """
         SELECT c.click_id, k.device_type, k.os, k.os_version, k.browser, k.asn, k.is_datacenter
         FROM unnest(@ids::text[], @ats::timestamptz[]) AS c(click_id, created_at)
