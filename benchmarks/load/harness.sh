@@ -144,8 +144,15 @@ json() { python3 -c "import sys,json; print(json.load(sys.stdin)$1)"; }
 metric() { curl -s "$BASE/metrics" | awk -v m="$1" '{ sub(/\{\} /, " ") } index($0, m" ") == 1 {print $2}' | tail -n 1 | cut -d. -f1; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
 # CPU (user + system clock ticks) of every process with this name: redis-server, postgres (its backends, WAL
-# writer, checkpointer...). Nothing else on the machine runs them while the harness does.
-cpu_ticks_of() { for p in $(pgrep -x "$1"); do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null; done | awk '{s += $1} END {print s + 0}'; }
+# writer, checkpointer...), with the children each has waited for: Redis's AOF rewrites, PostgreSQL's parallel
+# workers and ended backends. Nothing else on the machine runs them while the harness does.
+cpu_ticks_of() { for p in $(pgrep -x "$1"); do awk '{print $14 + $15 + $16 + $17}' "/proc/$p/stat" 2>/dev/null; done | awk '{s += $1} END {print s + 0}'; }
+# Redis forks (AOF rewrites) so far: each stalls Redis for the fork and then costs copy-on-write faults.
+redis_forks() {
+  local p
+  for p in ${CLUSTER_PORTS:-${AT_REDIS_PORT:-16379}}; do redis-cli -h 127.0.0.1 -p "$p" info stats | sed -n 's/^total_forks:\([0-9]*\).*/\1/p'; done |
+    awk '{s += $1} END {print s + 0}'
+}
 TICK_US=$(( 1000000 / $(getconf CLK_TCK) ))
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$SERVER_PID/status"; }
 offer=$(api "$BASE/api/v1/offers" | json "[0]['id']")
@@ -199,8 +206,8 @@ drain_stop() {
   echo "deferred flush: once it answered /health, the flush-only instance wrote $clicks click rows and $conversions conversion rows in ${secs}s ($(python3 -c "print(round(($clicks + $conversions) / $secs))") rows/s; the count is polled every 0.5 s)"
 }
 
-table_header() { printf '\n%-22s %10s %9s %9s %9s %9s %7s %8s %24s\n' "run" "req/s" "p50 ms" "p99 ms" "p99.9 ms" "errors" "cpu %" "rss MB" "cpu us/req trk/redis/pg"; }
-table_row() { printf '%-22s %10s %9s %9s %9s %9s %7s %8s %24s\n' "$@"; }
+table_header() { printf '\n%-22s %10s %9s %9s %9s %9s %7s %8s %24s %6s\n' "run" "req/s" "p50 ms" "p99 ms" "p99.9 ms" "errors" "cpu %" "rss MB" "cpu us/req trk/redis/pg" "forks"; }
+table_row() { printf '%-22s %10s %9s %9s %9s %9s %7s %8s %24s %6s\n' "$@"; }
 # CPU microseconds per request of the tracker, Redis and PostgreSQL over one run: what each request cost each tier.
 per_request() { # requests tracker-ticks redis-ticks pg-ticks
   python3 -c "r = max($1, 1); print(f'{$2 * $TICK_US / r:.1f}/{$3 * $TICK_US / r:.1f}/{$4 * $TICK_US / r:.1f}')"
@@ -221,11 +228,11 @@ compare() { # name tracker-script nginx-path
   table_header
   for round in $(seq 1 "$ROUNDS"); do
     nginx_run "$round"
-    c0=$(cpu_ticks); r0=$(cpu_ticks_of redis-server); g0=$(cpu_ticks_of postgres)
+    c0=$(cpu_ticks); r0=$(cpu_ticks_of redis-server); g0=$(cpu_ticks_of postgres); f0=$(redis_forks)
     t=$(run_wrk "$BASE" "$script")
-    c1=$(cpu_ticks); r1=$(cpu_ticks_of redis-server); g1=$(cpu_ticks_of postgres)
+    c1=$(cpu_ticks); r1=$(cpu_ticks_of redis-server); g1=$(cpu_ticks_of postgres); f1=$(redis_forks)
     table_row "tracker $name #$round" "$(field "$t" rps)" "$(field "$t" p50_ms)" "$(field "$t" p99_ms)" "$(field "$t" p999_ms)" "$(( $(field "$t" errors) + $(field "$t" bad_status) ))" \
-      "$(( (c1 - c0) / DURATION ))" "$(rss_mb)" "$(per_request "$(field "$t" requests)" $((c1 - c0)) $((r1 - r0)) $((g1 - g0)))"
+      "$(( (c1 - c0) / DURATION ))" "$(rss_mb)" "$(per_request "$(field "$t" requests)" $((c1 - c0)) $((r1 - r0)) $((g1 - g0)))" "$(( ${f1:-0} - ${f0:-0} ))"
     sum_t=$(python3 -c "print($sum_t + $(field "$t" rps))"); sum_n=$(python3 -c "print($sum_n + $(field "$n" rps))")
     p99t=$(field "$t" p99_ms); p99n=$(field "$n" p99_ms)
   done
@@ -288,11 +295,11 @@ postbacks_mode() {
   table_header
   for round in $(seq 1 "$ROUNDS"); do
     nginx_run "$round"
-    c0=$(cpu_ticks); r0=$(cpu_ticks_of redis-server); g0=$(cpu_ticks_of postgres)
+    c0=$(cpu_ticks); r0=$(cpu_ticks_of redis-server); g0=$(cpu_ticks_of postgres); f0=$(redis_forks)
     t=$(CLICKS="$clicks" TOKEN=demo-postback-token RUN="h$(date +%s%N)" run_wrk "$BASE" "$HERE/postbacks.lua")
-    c1=$(cpu_ticks); r1=$(cpu_ticks_of redis-server); g1=$(cpu_ticks_of postgres)
+    c1=$(cpu_ticks); r1=$(cpu_ticks_of redis-server); g1=$(cpu_ticks_of postgres); f1=$(redis_forks)
     table_row "tracker postbacks #$round" "$(field "$t" rps)" "$(field "$t" p50_ms)" "$(field "$t" p99_ms)" "$(field "$t" p999_ms)" "$(( $(field "$t" errors) + $(field "$t" bad_status) ))" \
-      "$(( (c1 - c0) / DURATION ))" "$(rss_mb)" "$(per_request "$(field "$t" requests)" $((c1 - c0)) $((r1 - r0)) $((g1 - g0)))"
+      "$(( (c1 - c0) / DURATION ))" "$(rss_mb)" "$(per_request "$(field "$t" requests)" $((c1 - c0)) $((r1 - r0)) $((g1 - g0)))" "$(( ${f1:-0} - ${f0:-0} ))"
   done
   created1=$(metric 'at_postbacks_total{decision="created",via="postback"}'); dup1=$(metric 'at_postbacks_total{decision="duplicate",via="postback"}')
   drain_start
