@@ -21,11 +21,12 @@ start_node() {
   local port=$1
   ping "$port" && return
   mkdir -p "$DIR/$port"
-  # The same durability as the single Redis (deploy/services.sh): AOF, fsync every second, lazy expiry. A
-  # replica that lost its primary takes over after cluster-node-timeout; replicas stay readable.
+  # The same durability as the single Redis (deploy/services.sh): AOF, fsync every second, lazy expiry,
+  # AOF rewrites from 512 MB. A replica that lost its primary takes over after cluster-node-timeout;
+  # replicas stay readable.
   redis-server --bind 127.0.0.1 --port "$port" --dir "$DIR/$port" \
     --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout "$NODE_TIMEOUT" \
-    --appendonly yes --appendfsync everysec --save "" --lazyfree-lazy-expire yes \
+    --appendonly yes --appendfsync everysec --save "" --lazyfree-lazy-expire yes --auto-aof-rewrite-min-size 512mb \
     --daemonize yes --pidfile "$DIR/$port/redis.pid" --logfile "$DIR/$port/redis.log"
 }
 

@@ -49,9 +49,10 @@ pg_running() { run_pg "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; }
 
 redis_start() {
   mkdir -p "$STORE/redis"
-  # The same settings as deploy/services.sh: AOF on, fsync every second, no RDB snapshots, lazy expiry.
+  # The same settings as deploy/services.sh: AOF on, fsync every second, no RDB snapshots, lazy expiry,
+  # AOF rewrites from 512 MB.
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$STORE/redis" \
-    --appendonly yes --appendfsync everysec --save "" --lazyfree-lazy-expire yes \
+    --appendonly yes --appendfsync everysec --save "" --lazyfree-lazy-expire yes --auto-aof-rewrite-min-size 512mb \
     --daemonize yes --pidfile "$STORE/redis/redis.pid" --logfile "$STORE/redis/redis.log"
   for _ in $(seq 1 100); do "${REDIS[@]}" ping 2>/dev/null | grep -q PONG && return; sleep 0.1; done
   log "redis did not start; see $STORE/redis/redis.log"; exit 1
