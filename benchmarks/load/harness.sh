@@ -208,6 +208,14 @@ drain_stop() {
 
 table_header() { printf '\n%-22s %10s %9s %9s %9s %9s %7s %8s %24s %6s\n' "run" "req/s" "p50 ms" "p99 ms" "p99.9 ms" "errors" "cpu %" "rss MB" "cpu us/req trk/redis/pg" "forks"; }
 table_row() { printf '%-22s %10s %9s %9s %9s %9s %7s %8s %24s %6s\n' "$@"; }
+# The tracker's, Redis's and PostgreSQL's CPU ticks and Redis's forks so far, read before and after a run.
+usage() { echo "$(cpu_ticks) $(cpu_ticks_of redis-server) $(cpu_ticks_of postgres) $(redis_forks)"; }
+tracker_row() { # label wrk-result usage-before usage-after
+  local t="$2" c0 r0 g0 f0 c1 r1 g1 f1
+  read -r c0 r0 g0 f0 <<< "$3"; read -r c1 r1 g1 f1 <<< "$4"
+  table_row "$1" "$(field "$t" rps)" "$(field "$t" p50_ms)" "$(field "$t" p99_ms)" "$(field "$t" p999_ms)" "$(( $(field "$t" errors) + $(field "$t" bad_status) ))" \
+    "$(( (c1 - c0) / DURATION ))" "$(rss_mb)" "$(per_request "$(field "$t" requests)" $((c1 - c0)) $((r1 - r0)) $((g1 - g0)))" "$((f1 - f0))"
+}
 # CPU microseconds per request of the tracker, Redis and PostgreSQL over one run: what each request cost each tier.
 per_request() { # requests tracker-ticks redis-ticks pg-ticks
   python3 -c "r = max($1, 1); print(f'{$2 * $TICK_US / r:.1f}/{$3 * $TICK_US / r:.1f}/{$4 * $TICK_US / r:.1f}')"
@@ -228,11 +236,8 @@ compare() { # name tracker-script nginx-path
   table_header
   for round in $(seq 1 "$ROUNDS"); do
     nginx_run "$round"
-    c0=$(cpu_ticks); r0=$(cpu_ticks_of redis-server); g0=$(cpu_ticks_of postgres); f0=$(redis_forks)
-    t=$(run_wrk "$BASE" "$script")
-    c1=$(cpu_ticks); r1=$(cpu_ticks_of redis-server); g1=$(cpu_ticks_of postgres); f1=$(redis_forks)
-    table_row "tracker $name #$round" "$(field "$t" rps)" "$(field "$t" p50_ms)" "$(field "$t" p99_ms)" "$(field "$t" p999_ms)" "$(( $(field "$t" errors) + $(field "$t" bad_status) ))" \
-      "$(( (c1 - c0) / DURATION ))" "$(rss_mb)" "$(per_request "$(field "$t" requests)" $((c1 - c0)) $((r1 - r0)) $((g1 - g0)))" "$(( ${f1:-0} - ${f0:-0} ))"
+    u0=$(usage); t=$(run_wrk "$BASE" "$script")
+    tracker_row "tracker $name #$round" "$t" "$u0" "$(usage)"
     sum_t=$(python3 -c "print($sum_t + $(field "$t" rps))"); sum_n=$(python3 -c "print($sum_n + $(field "$n" rps))")
     p99t=$(field "$t" p99_ms); p99n=$(field "$n" p99_ms)
   done
@@ -295,11 +300,8 @@ postbacks_mode() {
   table_header
   for round in $(seq 1 "$ROUNDS"); do
     nginx_run "$round"
-    c0=$(cpu_ticks); r0=$(cpu_ticks_of redis-server); g0=$(cpu_ticks_of postgres); f0=$(redis_forks)
-    t=$(CLICKS="$clicks" TOKEN=demo-postback-token RUN="h$(date +%s%N)" run_wrk "$BASE" "$HERE/postbacks.lua")
-    c1=$(cpu_ticks); r1=$(cpu_ticks_of redis-server); g1=$(cpu_ticks_of postgres); f1=$(redis_forks)
-    table_row "tracker postbacks #$round" "$(field "$t" rps)" "$(field "$t" p50_ms)" "$(field "$t" p99_ms)" "$(field "$t" p999_ms)" "$(( $(field "$t" errors) + $(field "$t" bad_status) ))" \
-      "$(( (c1 - c0) / DURATION ))" "$(rss_mb)" "$(per_request "$(field "$t" requests)" $((c1 - c0)) $((r1 - r0)) $((g1 - g0)))" "$(( ${f1:-0} - ${f0:-0} ))"
+    u0=$(usage); t=$(CLICKS="$clicks" TOKEN=demo-postback-token RUN="h$(date +%s%N)" run_wrk "$BASE" "$HERE/postbacks.lua")
+    tracker_row "tracker postbacks #$round" "$t" "$u0" "$(usage)"
   done
   created1=$(metric 'at_postbacks_total{decision="created",via="postback"}'); dup1=$(metric 'at_postbacks_total{decision="duplicate",via="postback"}')
   drain_start
