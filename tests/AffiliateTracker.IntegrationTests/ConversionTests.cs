@@ -506,6 +506,48 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
     }
 
     [Fact]
+    public async Task The_database_refuses_status_history_for_a_conversion_it_does_not_hold()
+    {
+        await using var conn = await TrackerApp.DbAsync();
+        var refused = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => conn.ExecuteAsync("""
+            INSERT INTO conversion_status_history (event_id, conversion_id, from_status, to_status, actor, changed_at)
+            VALUES (gen_random_uuid(), @id, NULL, 'pending', 'test', now())
+            """, new { id = $"missing-{Guid.NewGuid():N}" }));
+
+        Assert.Equal(Npgsql.PostgresErrorCodes.ForeignKeyViolation, refused.SqlState);
+    }
+
+    [Fact]
+    public async Task A_conversion_is_never_deleted_or_moved_and_its_offer_keeps_its_advertiser()
+    {
+        // The references a conversion's money hangs on, held by the database whatever writes to it.
+        var n = await app.CreateNetworkAsync();
+        var other = await app.CreateNetworkAsync();
+        var token = await app.PostbackTokenAsync(n.AdvertiserId);
+        var click = await app.ClickAndWaitAsync(n);
+        var (_, body) = await app.PostbackAsync($"click_id={click}&txid=kept-1&token={token}");
+        var id = (await app.WaitForConversionAsync(body["conversion_id"]!.GetValue<string>())).Id;
+        await using var conn = await TrackerApp.DbAsync();
+
+        foreach (var (sql, message) in new[]
+        {
+            ("DELETE FROM conversions WHERE id = @id", "never deleted"),
+            ("UPDATE conversions SET publisher_id = @otherPublisher WHERE id = @id", "never change"),
+            ("UPDATE offers SET advertiser_id = @otherAdvertiser WHERE id = @offer", "has conversions"),
+        })
+        {
+            var refused = await Assert.ThrowsAsync<Npgsql.PostgresException>(() =>
+                conn.ExecuteAsync(sql, new { id, otherPublisher = other.PublisherId, otherAdvertiser = other.AdvertiserId, offer = n.OfferId }));
+            Assert.Equal(Npgsql.PostgresErrorCodes.ForeignKeyViolation, refused.SqlState);
+            Assert.Contains(message, refused.MessageText);
+        }
+        var row = await conn.QuerySingleAsync<(long Offer, long Publisher)>(
+            "SELECT c.offer_id, c.publisher_id FROM conversions c JOIN offers o ON o.id = c.offer_id AND o.advertiser_id = @a WHERE c.id = @id",
+            new { id, a = n.AdvertiserId });
+        Assert.Equal((n.OfferId, n.PublisherId), row);
+    }
+
+    [Fact]
     public async Task A_postback_posted_as_a_form_works_like_a_get()
     {
         var n = await app.CreateNetworkAsync();
