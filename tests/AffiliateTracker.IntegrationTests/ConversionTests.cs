@@ -491,18 +491,32 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
         var other = await app.CreateNetworkAsync();
         await using var conn = await TrackerApp.DbAsync();
         await using var tx = await conn.BeginTransactionAsync();
-        const string insert = """
-            INSERT INTO conversions (id, click_id, click_created_at, offer_id, advertiser_id, publisher_id, goal, dedupe_key, status,
-                                     currency, payout, revenue, via, created_at, hold_until, status_changed_at)
-            VALUES (@id, @id, now(), @offerId, @advertiserId, @publisherId, 'sale', 't:' || @id, 'pending', 'USD', 1, 2, 'postback', now(), now(), now())
-            """;
-
-        await conn.ExecuteAsync(insert, new { id = $"right-{Guid.NewGuid():N}", n.OfferId, n.AdvertiserId, n.PublisherId }, tx);
+        await conn.ExecuteAsync(InsertConversionSql, new { id = $"right-{Guid.NewGuid():N}", n.OfferId, n.AdvertiserId, n.PublisherId }, tx);
         var refused = await Assert.ThrowsAsync<Npgsql.PostgresException>(() =>
-            conn.ExecuteAsync(insert, new { id = $"wrong-{Guid.NewGuid():N}", n.OfferId, other.AdvertiserId, n.PublisherId }, tx));
+            conn.ExecuteAsync(InsertConversionSql, new { id = $"wrong-{Guid.NewGuid():N}", n.OfferId, other.AdvertiserId, n.PublisherId }, tx));
 
         Assert.Equal(Npgsql.PostgresErrorCodes.ForeignKeyViolation, refused.SqlState);
         await tx.RollbackAsync();
+    }
+
+    private const string InsertConversionSql = """
+        INSERT INTO conversions (id, click_id, click_created_at, offer_id, advertiser_id, publisher_id, goal, dedupe_key, status,
+                                 currency, payout, revenue, via, created_at, hold_until, status_changed_at)
+        VALUES (@id, @id, now(), @offerId, @advertiserId, @publisherId, 'sale', 't:' || @id, 'pending', 'USD', 1, 2, 'postback', now(), now(), now())
+        """;
+
+    [Fact]
+    public async Task The_database_refuses_a_conversion_whose_publisher_does_not_exist()
+    {
+        var n = await app.CreateNetworkAsync();
+        await using var conn = await TrackerApp.DbAsync();
+        var id = $"nobody-{Guid.NewGuid():N}";
+
+        var refused = await Assert.ThrowsAsync<Npgsql.PostgresException>(() =>
+            conn.ExecuteAsync(InsertConversionSql, new { id, n.OfferId, n.AdvertiserId, publisherId = -n.PublisherId }));
+
+        Assert.Equal(Npgsql.PostgresErrorCodes.ForeignKeyViolation, refused.SqlState);
+        Assert.Equal(0, await conn.ExecuteScalarAsync<int>("SELECT count(*) FROM conversions WHERE id = @id", new { id }));
     }
 
     [Fact]
