@@ -59,6 +59,32 @@ public sealed class ClickFlushTests(ManualFlushApp app) : IClassFixture<ManualFl
     }
 
     [Fact]
+    public async Task A_visitors_clicks_in_one_pass_count_once_and_a_decision_already_in_redis_stands()
+    {
+        var n = await app.CreateNetworkAsync();
+        await app.Redis.EnsureGroupAsync(app.Stream, RedisKeys.FlusherGroup);
+        var (ua, other) = ($"Mozilla/5.0 repeat-{Guid.NewGuid():N}", $"Mozilla/5.0 once-{Guid.NewGuid():N}");
+        var a = new List<string>();
+        for (var i = 0; i < 3; i++) a.Add(TrackerApp.ClickIdOf(await app.ClickAsync($"/c/{n.LinkCode}", ua)));
+        var b = TrackerApp.ClickIdOf(await app.ClickAsync($"/c/{n.LinkCode}", other));
+        var c = new List<string>();
+        for (var i = 0; i < 3; i++) c.Add(TrackerApp.ClickIdOf(await app.ClickAsync($"/c/{n.LinkCode}", ua + " later")));
+
+        // As if an earlier pass that died before its commit (or a flusher beside this one) had already decided the
+        // third visitor: its second click won, so that one is the unique click when the batch is flushed.
+        var recorded = (await app.Redis.StreamRangeAsync(app.Stream)).SelectMany(e => ClickCodec.DecodeBatch((byte[])e[RedisStreams.PayloadField]!)).ToList();
+        var decided = recorded.Single(r => r.ClickId == c[1]);
+        await app.Redis.StringSetAsync(app.Service<RedisKeys>().Visitor(n.OfferId, ClickFlusher.VisitorHash(decided)), c[1], TimeSpan.FromMinutes(5));
+
+        await app.Flusher.FlushOnceAsync(reclaimAfter: TimeSpan.Zero);
+
+        await using var db = await TrackerApp.DbAsync();
+        var unique = (await db.QueryAsync<string>("SELECT click_id FROM clicks WHERE offer_id = @OfferId AND is_unique", new { n.OfferId })).ToHashSet();
+        Assert.Equal(7L, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM clicks WHERE offer_id = @OfferId", new { n.OfferId }));
+        Assert.Equal(new HashSet<string> { a[0], b, c[1] }, unique);
+    }
+
+    [Fact]
     public async Task The_rollups_hold_each_flushed_clicks_utc_hour_day_country_and_sub_ids()
     {
         var n = await app.CreateNetworkAsync();

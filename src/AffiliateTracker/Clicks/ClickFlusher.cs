@@ -56,17 +56,17 @@ public sealed class ClickFlusher(
         return total;
     }
 
-    // First click of a visitor on an offer within the window wins. Per click: SET NX stores this click's id
-    // when the visitor has none; otherwise the stored id is compared, so a re-delivered click keeps the answer
-    // it got the first time. One script call per key slot ({uq:OFFER:B}) for the whole batch, not one
-    // command per click. KEYS: visitor keys; ARGV: click id, ttl ms, per key. Returns 1 (unique) / 0 per key.
+    // First click of a visitor on an offer within the window wins. Per visitor: SET NX stores the id of the
+    // visitor's first click in the batch when the visitor has none; either way the stored id comes back, and the
+    // one click of the batch holding it (if any) is unique, so a re-delivered click keeps the answer it got the
+    // first time. One script call per key slot ({uq:OFFER:B}) for the whole batch, not one command per click.
+    // KEYS: visitor keys; ARGV: click id, ttl ms, per key. Returns the stored click id per key.
     private const string UniqueScript = """
         local out = {}
         for i = 1, #KEYS do
           local id = ARGV[2 * i - 1]
-          if redis.call('SET', KEYS[i], id, 'NX', 'PX', ARGV[2 * i]) then out[i] = 1
-          elseif redis.call('GET', KEYS[i]) == id then out[i] = 1
-          else out[i] = 0 end
+          if redis.call('SET', KEYS[i], id, 'NX', 'PX', ARGV[2 * i]) then out[i] = id
+          else out[i] = redis.call('GET', KEYS[i]) or '' end
         end
         return out
         """;
@@ -76,30 +76,42 @@ public sealed class ClickFlusher(
     private async Task<bool[]> DecideUniqueAsync(IDatabase db, List<ClickRecord> clicks)
     {
         var now = time.GetUtcNow();
-        var visitorHashes = clicks.Select(VisitorHash).ToArray();
-        var calls = new List<(int[] Indexes, Task<RedisResult> Result)>();
+        // A visitor's clicks in one batch need one decision: only the first can find no key, and the stored id
+        // answers the rest. A flood from one visitor (a bot on a link) is one key, not thousands, in Redis.
+        var visitors = new Dictionary<(long Offer, string Hash), List<int>>();
+        for (var i = 0; i < clicks.Count; i++)
+        {
+            var key = (clicks[i].OfferId, VisitorHash(clicks[i]));
+            if (!visitors.TryGetValue(key, out var of)) visitors.Add(key, of = new List<int>(1));
+            of.Add(i);
+        }
+        var calls = new List<(List<int>[] Visitors, Task<RedisResult> Result)>();
         // One call per key slot (the offer and the bucket the visitor hash falls in, {uq:OFFER:B}: RedisKeys.Visitor) and
         // at most UniqueKeysPerCall visitors, all sent at once: flushers running side by side decide in the order they
-        // reach Redis, so no call waits for another, and a flood from one visitor (every click in one slot) does not hold
-        // Redis for milliseconds in one script while the redirect's group commits wait behind it.
-        foreach (var indexes in Enumerable.Range(0, clicks.Count).GroupBy(i => (clicks[i].OfferId, RedisKeys.VisitorBucket(visitorHashes[i])))
-                     .SelectMany(slot => slot.Chunk(UniqueKeysPerCall)))
+        // reach Redis, so no call waits for another, and many visitors in one slot do not hold Redis for milliseconds
+        // in one script while the redirect's group commits wait behind it.
+        foreach (var chunk in visitors.GroupBy(v => (v.Key.Offer, RedisKeys.VisitorBucket(v.Key.Hash))).SelectMany(slot => slot.Chunk(UniqueKeysPerCall)))
         {
-            var args = new RedisValue[indexes.Length * 2];
-            for (var j = 0; j < indexes.Length; j++)
+            var args = new RedisValue[chunk.Length * 2];
+            for (var j = 0; j < chunk.Length; j++)
             {
-                var c = clicks[indexes[j]];
-                var ttl = _options.UniqueWindow - (now - c.CreatedAt);
-                args[2 * j] = c.ClickId;
+                var first = clicks[chunk[j].Value[0]];
+                var ttl = _options.UniqueWindow - (now - first.CreatedAt);
+                args[2 * j] = first.ClickId;
                 args[2 * j + 1] = (long)(ttl < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : ttl).TotalMilliseconds;
             }
-            calls.Add((indexes, db.ScriptEvaluateAsync(UniqueScript, indexes.Select(i => (RedisKey)keys.Visitor(clicks[i].OfferId, visitorHashes[i])).ToArray(), args)));
+            calls.Add((chunk.Select(v => v.Value).ToArray(),
+                db.ScriptEvaluateAsync(UniqueScript, chunk.Select(v => (RedisKey)keys.Visitor(v.Key.Offer, v.Key.Hash)).ToArray(), args)));
         }
         var unique = new bool[clicks.Count];
-        foreach (var (indexes, call) in calls)
+        foreach (var (ofVisitor, call) in calls)
         {
-            var r = (RedisResult[])(await call)!;
-            for (var j = 0; j < indexes.Length; j++) unique[indexes[j]] = (int)r[j] == 1;
+            var stored = (RedisResult[])(await call)!;
+            for (var j = 0; j < ofVisitor.Length; j++)
+            {
+                var winner = (string?)stored[j];
+                foreach (var i in ofVisitor[j]) unique[i] = clicks[i].ClickId == winner;
+            }
         }
         return unique;
     }
