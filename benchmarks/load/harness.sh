@@ -206,15 +206,19 @@ drain_stop() {
   echo "deferred flush: once it answered /health, the flush-only instance wrote $clicks click rows and $conversions conversion rows in ${secs}s ($(python3 -c "print(round(($clicks + $conversions) / $secs))") rows/s; the count is polled every 0.5 s)"
 }
 
-table_header() { printf '\n%-22s %10s %9s %9s %9s %9s %7s %8s %24s %6s\n' "run" "req/s" "p50 ms" "p99 ms" "p99.9 ms" "errors" "cpu %" "rss MB" "cpu us/req trk/redis/pg" "forks"; }
-table_row() { printf '%-22s %10s %9s %9s %9s %9s %7s %8s %24s %6s\n' "$@"; }
-# The tracker's, Redis's and PostgreSQL's CPU ticks and Redis's forks so far, read before and after a run.
-usage() { echo "$(cpu_ticks) $(cpu_ticks_of redis-server) $(cpu_ticks_of postgres) $(redis_forks)"; }
+table_header() { printf '\n%-22s %10s %9s %9s %9s %9s %7s %8s %24s %6s %9s\n' "run" "req/s" "p50 ms" "p99 ms" "p99.9 ms" "errors" "cpu %" "rss MB" "cpu us/req trk/redis/pg" "forks" "WAL B/req"; }
+table_row() { printf '%-22s %10s %9s %9s %9s %9s %7s %8s %24s %6s %9s\n' "$@"; }
+# PostgreSQL's WAL bytes so far (the whole cluster; nothing else writes to it during a run): WAL per request shows
+# how much a request's rows and index entries cost to log, the part of PostgreSQL's CPU that grows with each index.
+wal_bytes() { psql "$PG dbname=postgres" -tAc "select wal_bytes from pg_stat_wal"; }
+# The tracker's, Redis's and PostgreSQL's CPU ticks, Redis's forks and the WAL so far, read before and after a run.
+usage() { echo "$(cpu_ticks) $(cpu_ticks_of redis-server) $(cpu_ticks_of postgres) $(redis_forks) $(wal_bytes)"; }
 tracker_row() { # label wrk-result usage-before usage-after
-  local t="$2" c0 r0 g0 f0 c1 r1 g1 f1
-  read -r c0 r0 g0 f0 <<< "$3"; read -r c1 r1 g1 f1 <<< "$4"
+  local t="$2" c0 r0 g0 f0 w0 c1 r1 g1 f1 w1
+  read -r c0 r0 g0 f0 w0 <<< "$3"; read -r c1 r1 g1 f1 w1 <<< "$4"
   table_row "$1" "$(field "$t" rps)" "$(field "$t" p50_ms)" "$(field "$t" p99_ms)" "$(field "$t" p999_ms)" "$(( $(field "$t" errors) + $(field "$t" bad_status) ))" \
-    "$(( (c1 - c0) / DURATION ))" "$(rss_mb)" "$(per_request "$(field "$t" requests)" $((c1 - c0)) $((r1 - r0)) $((g1 - g0)))" "$((f1 - f0))"
+    "$(( (c1 - c0) / DURATION ))" "$(rss_mb)" "$(per_request "$(field "$t" requests)" $((c1 - c0)) $((r1 - r0)) $((g1 - g0)))" "$((f1 - f0))" \
+    "$(( (w1 - w0) / ($(field "$t" requests) > 0 ? $(field "$t" requests) : 1) ))"
 }
 # CPU microseconds per request of the tracker, Redis and PostgreSQL over one run: what each request cost each tier.
 per_request() { # requests tracker-ticks redis-ticks pg-ticks
