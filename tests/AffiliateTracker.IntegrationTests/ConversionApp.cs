@@ -82,7 +82,9 @@ public class ConversionApp : TrackerApp
         JsonArray log = [];
         for (var deadline = DateTime.UtcNow.AddSeconds(45); DateTime.UtcNow < deadline && log.Count == 0;)
         {
+            // A postback that created a conversion is logged by the conversion.
             await Service<PostbackLog>().FlushOnceAsync(TimeSpan.FromMinutes(5));
+            await FlushAsync();
             log = (await admin.GetFromJsonAsync<JsonArray>($"/api/v1/postback-log?{filter}"))!;
             if (log.Count == 0) await Task.Delay(50);
         }

@@ -79,11 +79,11 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
         Assert.All(results, r => Assert.Equal(200, r.Status));
         await app.Service<PostbackLog>().FlushOnceAsync(TimeSpan.FromMinutes(5));
 
-        Assert.Equal(80, await TrackerApp.WaitForRowCountAsync("SELECT count(*) FROM postback_log WHERE click_id = @click", new { click }, 80));
-        Assert.Equal(40, await ConversionApp.CountAsync("SELECT count(DISTINCT txid) FROM postback_log WHERE click_id = @click", new { click }));
+        Assert.Equal(80, await TrackerApp.WaitForRowCountAsync("SELECT count(*) FROM postback_log_entries WHERE click_id = @click", new { click }, 80));
+        Assert.Equal(40, await ConversionApp.CountAsync("SELECT count(DISTINCT txid) FROM postback_log_entries WHERE click_id = @click", new { click }));
         foreach (var decision in new[] { "created", "duplicate" })
             Assert.Equal(results.Count(r => r.Body["result"]!.GetValue<string>() == decision),
-                await ConversionApp.CountAsync("SELECT count(*) FROM postback_log WHERE click_id = @click AND decision = @decision", new { click, decision }));
+                await ConversionApp.CountAsync("SELECT count(*) FROM postback_log_entries WHERE click_id = @click AND decision = @decision", new { click, decision }));
     }
 
     [Fact]
@@ -214,6 +214,24 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
             .GetFromJsonAsync<JsonArray>($"/api/v1/postback-log?click_id={click}"))!;
         Assert.Equal(["bad_token", "bad_token"], log.Select(e => e!["decision"]!.GetValue<string>()));
         Assert.DoesNotContain("not-the-token", log.ToJsonString());
+    }
+
+    [Fact]
+    public async Task A_postback_that_created_a_conversion_is_one_log_entry_with_its_address_and_parameters_but_not_its_token()
+    {
+        var n = await app.CreateNetworkAsync();
+        var token = await app.PostbackTokenAsync(n.AdvertiserId);
+        var click = await app.ClickAndWaitAsync(n);
+        var created = await app.PostbackAsync($"click_id={click}&txid=logged-1&amount=12.50&token={token}");
+        var id = created.Body["conversion_id"]!.GetValue<string>();
+
+        var entry = (await app.PostbackLogAsync($"click_id={click}")).Single()!;
+        Assert.Equal(("created", 200, id, id, "Conversion recorded."),
+            (entry["decision"]!.GetValue<string>(), entry["http_status"]!.GetValue<int>(), entry["conversion_id"]!.GetValue<string>(),
+             entry["id"]!.GetValue<string>(), entry["message"]!.GetValue<string>()));
+        Assert.Equal(("logged-1", n.OfferId, n.AdvertiserId), (entry["txid"]!.GetValue<string>(), entry["offer_id"]!.GetValue<long>(), entry["advertiser_id"]!.GetValue<long>()));
+        Assert.Equal($"click_id={click}&txid=logged-1&amount=12.50", entry["query"]!.GetValue<string>());
+        Assert.DoesNotContain(token, entry.ToJsonString());
     }
 
     [Fact]
@@ -444,6 +462,32 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
             FROM conversions c WHERE c.offer_id = @OfferId ORDER BY c.txid
             """, new { n.OfferId })).ToList();
         Assert.Equal([("redeliver-1", 1), ("redeliver-2", 1)], rows);
+    }
+
+    [Fact]
+    public async Task A_conversion_recorded_again_under_a_new_id_keeps_its_postback_in_the_log_pointing_at_the_conversion_kept()
+    {
+        // Redis lost the conversion's record, and the advertiser's retry made it again under a new id: PostgreSQL keeps
+        // the first, and the retry's postback is still in the log, once, however often its event is delivered.
+        var n = await app.CreateNetworkAsync();
+        var now = DateTimeOffset.UtcNow;
+        var txid = $"again-{Guid.NewGuid():N}";
+        var first = new ConversionCreated(Guid.NewGuid(), AffiliateTracker.Storage.Ulid.New(now), AffiliateTracker.Storage.Ulid.New(now),
+            now, n.OfferId, n.AdvertiserId, n.PublisherId, "sale", txid, "t:" + txid, ConversionStatus.Pending, 10m, "USD", null, null, 1m, 2m,
+            null, null, null, null, null, null, "203.0.113.7", null, [], "postback", now, now.AddDays(7), now, $"advertiser:{n.AdvertiserId}", null, false,
+            "198.51.100.4", $"txid={txid}");
+        var again = first with { EventId = Guid.NewGuid(), Id = AffiliateTracker.Storage.Ulid.New(now.AddSeconds(5)), CreatedAt = now.AddSeconds(5),
+            PostbackIp = "198.51.100.5", PostbackQuery = $"txid={txid}&retry=1" };
+        var store = app.Service<ConversionStore>();
+        await store.ApplyAsync([first], [], now);
+        await store.ApplyAsync([again], [], now);
+        await store.ApplyAsync([again], [], now);
+
+        var log = await app.PostbackLogAsync($"txid={txid}");
+        var entries = log.Select(e => (Ip: e!["remote_ip"]!.GetValue<string>(), Decision: e["decision"]!.GetValue<string>(),
+            ConversionId: e["conversion_id"]!.GetValue<string>(), Message: e["message"]!.GetValue<string>())).OrderBy(e => e.Ip).ToList();
+        Assert.Equal([("198.51.100.4", "created", first.Id), ("198.51.100.5", "created", first.Id)], entries.Select(e => (e.Ip, e.Decision, e.ConversionId)));
+        Assert.Equal($"Conversion recorded as {again.Id}, which the tracker already held as {first.Id}.", entries[1].Message);
     }
 
     [Fact]

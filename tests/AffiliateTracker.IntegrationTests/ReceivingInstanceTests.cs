@@ -37,6 +37,8 @@ public sealed class ReceivingInstanceTests
         var postback = await receiving.Browser().GetAsync($"/postback?click_id={click}&txid=split-1&amount=40.00&token={token}");
         Assert.Equal(HttpStatusCode.OK, postback.StatusCode);
         var conversion = (await postback.Content.ReadFromJsonAsync<JsonObject>())!["conversion_id"]!.GetValue<string>();
+        // The conversion is the created postback's log entry; the repeat is logged on its own.
+        await receiving.Browser().GetAsync($"/postback?click_id={click}&txid=upgrade-1&amount=25.00&token={token}");
 
         // Time for a flusher to have run many passes (tests flush every 50 ms when idle): none did.
         await Task.Delay(TimeSpan.FromSeconds(1));
@@ -80,6 +82,8 @@ public sealed class ReceivingInstanceTests
         var token = await receiving.PostbackTokenAsync(n.AdvertiserId);
         var postback = await receiving.Browser().GetAsync($"/postback?click_id={click}&txid=upgrade-1&amount=25.00&token={token}");
         var conversion = (await postback.Content.ReadFromJsonAsync<JsonObject>())!["conversion_id"]!.GetValue<string>();
+        // The conversion is the created postback's log entry; the repeat is logged on its own.
+        await receiving.Browser().GetAsync($"/postback?click_id={click}&txid=upgrade-1&amount=25.00&token={token}");
 
         // What a server from before the binary forms reads: the conversion as a JSON object, the log as a JSON array.
         var keys = receiving.Service<AffiliateTracker.Storage.RedisKeys>();
@@ -91,6 +95,7 @@ public sealed class ReceivingInstanceTests
             logged = await receiving.Redis.StreamRangeAsync(keys.PostbackLogStream);
         var entries = JsonNode.Parse((byte[])logged.Single().Values.Single(v => v.Name == "d").Value!)!.AsArray();
         Assert.Equal("upgrade-1", entries.Single()!["txid"]!.GetValue<string>());
+        Assert.Equal("duplicate", entries.Single()!["decision"]!.GetValue<string>());
 
         await using var flushing = new DeploymentInstance(prefix, flushers: true);
         _ = flushing.Server;
@@ -101,8 +106,8 @@ public sealed class ReceivingInstanceTests
                  new { conversion }) == 0; i++)
             await Task.Delay(50);
         Assert.Equal(25.00m, await conn.ExecuteScalarAsync<decimal>("SELECT amount FROM conversions WHERE id = @conversion", new { conversion }));
-        Assert.Equal("created", await conn.ExecuteScalarAsync<string>(
-            "SELECT decision FROM postback_log WHERE conversion_id = @conversion AND txid = 'upgrade-1'", new { conversion }));
+        Assert.Equal(["created", "duplicate"], await conn.QueryAsync<string>(
+            "SELECT decision FROM postback_log_entries WHERE conversion_id = @conversion AND txid = 'upgrade-1' ORDER BY received_at", new { conversion }));
     }
 
     // The click's row plus the conversion's row: 0, 1 or 2.

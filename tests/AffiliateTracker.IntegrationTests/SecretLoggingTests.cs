@@ -131,7 +131,7 @@ public sealed class SecretLoggingTests(LoggedApp app) : IClassFixture<LoggedApp>
 
         // Let the flushers write the conversions and the postback log (and log whatever they log).
         Assert.Equal(4, await TrackerApp.WaitForRowCountAsync("SELECT count(*) FROM conversions WHERE offer_id = @offerId", new { offerId }, 4));
-        Assert.Equal(7, await TrackerApp.WaitForRowCountAsync("SELECT count(*) FROM postback_log WHERE offer_id = @offerId", new { offerId }, 7));
+        Assert.Equal(7, await TrackerApp.WaitForRowCountAsync("SELECT count(*) FROM postback_log_entries WHERE offer_id = @offerId", new { offerId }, 7));
 
         var lines = app.Logs.Lines.ToList();
         // The capture is live: it saw these very requests (paths are logged; the click ids are in them).

@@ -16,7 +16,8 @@ public sealed class ConversionStreamCodecTests
         EventIds.New(Now), Ulid.New(Now), Ulid.New(Now.AddMinutes(-9)), Now.AddMinutes(-9).AddTicks(-7), 42, 7, 1_000_000_000_003,
         "sale", "order-ü-17", "t:order-ü-17", "pending", amount, "EUR", original, original is null ? null : "USD", 12.0500m, 15.1m,
         "café & x=y", null, "日本", "", "s5", "fb", "2001:db8::9", "DE",
-        flags ?? ["too_fast", "datacenter"], "pixel", Now, Now.AddDays(30), Now, "pixel", "browser said so", awaiting);
+        flags ?? ["too_fast", "datacenter"], "pixel", Now, Now.AddDays(30), Now, "pixel", "browser said so", awaiting,
+        flags is [] ? null : "203.0.113.8", flags is [] ? null : "offer_id=42&txid=order-%C3%BC-17&amount=120.5");
 
     private static void AssertSame(ConversionCreated expected, ConversionCreated actual)
     {
@@ -38,6 +39,17 @@ public sealed class ConversionStreamCodecTests
     {
         var c = Conversion();
         AssertSame(c, ConversionCodec.Decode(JsonSerializer.SerializeToUtf8Bytes(c, OldJson)));
+    }
+
+    [Fact]
+    public void A_new_conversion_written_before_it_carried_its_postbacks_address_and_parameters_still_reads()
+    {
+        // Version 1 ended after the reason; version 2 adds the postback's address and parameters.
+        var c = Conversion() with { PostbackIp = null, PostbackQuery = null };
+        var v2 = ConversionCodec.Encode(c);
+        var v1 = v2[..^(2 * BinaryRecord.StringSize(null))];
+        v1[0] = 1;
+        AssertSame(c, ConversionCodec.Decode(v1));
     }
 
     [Fact]

@@ -53,7 +53,7 @@ public static class ConversionApi
                 ? await conn.QueryAsync<PostbackLogView>("""
                     SELECT id, received_at, via, advertiser_id, offer_id, click_id, txid, goal, decision, http_status, message, conversion_id,
                            host(remote_ip) AS remote_ip, query
-                    FROM postback_log WHERE conversion_id = @id OR (click_id = @ClickId AND (txid IS NOT DISTINCT FROM @Txid OR txid IS NULL))
+                    FROM postback_log_entries WHERE conversion_id = @id OR (click_id = @ClickId AND (txid IS NOT DISTINCT FROM @Txid OR txid IS NULL))
                     ORDER BY received_at, id
                     """, new { id, row.ClickId, row.Txid })
                 : [];

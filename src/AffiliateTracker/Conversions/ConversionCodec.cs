@@ -4,10 +4,11 @@ namespace AffiliateTracker.Conversions;
 
 /// The binary form of a new conversion in its stream (the "c" event): less than half of its JSON, which Redis
 /// copies into the stream and the flusher parses again. Entries written as JSON before this form existed,
-/// still in a stream at an upgrade, read as before. Status changes and confirmations stay JSON: they are rare.
+/// still in a stream at an upgrade, read as before, as do version 1 records (written before a conversion carried its
+/// postback's address and parameters). Status changes and confirmations stay JSON: they are rare.
 public static class ConversionCodec
 {
-    private const byte Version = 1;
+    private const byte Version = 2;
     private const byte HasAmount = 1, HasOriginalAmount = 2, AwaitingConfirmation = 4;
 
     public static byte[] Encode(ConversionCreated c)
@@ -15,7 +16,8 @@ public static class ConversionCodec
         var size = 2 + 16 + 8 * 3 + 8 * 4 + 16 * 2 + (c.Amount.HasValue ? 16 : 0) + (c.OriginalAmount.HasValue ? 16 : 0)
             + S(c.Id) + S(c.ClickId) + S(c.Goal) + S(c.Txid) + S(c.DedupeKey) + S(c.Status) + S(c.Currency) + S(c.OriginalCurrency)
             + S(c.Sub1) + S(c.Sub2) + S(c.Sub3) + S(c.Sub4) + S(c.Sub5) + S(c.Source) + S(c.ClickIp) + S(c.Country)
-            + BinaryRecord.VarIntSize((uint)c.Flags.Length) + c.Flags.Sum(S) + S(c.Via) + S(c.Actor) + S(c.Reason);
+            + BinaryRecord.VarIntSize((uint)c.Flags.Length) + c.Flags.Sum(S) + S(c.Via) + S(c.Actor) + S(c.Reason)
+            + S(c.PostbackIp) + S(c.PostbackQuery);
         var buffer = new byte[size];
         var w = new BinaryRecordWriter(buffer);
         w.Byte(Version);
@@ -36,6 +38,7 @@ public static class ConversionCodec
         foreach (var f in c.Flags) w.String(f);
         w.String(c.Via); w.Time(c.CreatedAt); w.Time(c.HoldUntil); w.Time(c.StatusChangedAt);
         w.String(c.Actor); w.String(c.Reason);
+        w.String(c.PostbackIp); w.String(c.PostbackQuery);
         return buffer;
 
         static int S(string? s) => BinaryRecord.StringSize(s);
@@ -65,7 +68,8 @@ public static class ConversionCodec
     private static ConversionCreated DecodeBinary(ReadOnlySpan<byte> data)
     {
         var r = new BinaryRecordReader(data);
-        if (r.Byte() != Version) throw new FormatException("Unknown conversion event version");
+        var version = r.Byte();
+        if (version is not (1 or Version)) throw new FormatException("Unknown conversion event version");
         var flags = r.Byte();
         var eventId = r.Guid();
         var id = r.String()!; var clickId = r.String()!; var clickAt = r.Time();
@@ -84,8 +88,10 @@ public static class ConversionCodec
         for (var i = 0; i < conversionFlags.Length; i++) conversionFlags[i] = r.String()!;
         var via = r.String()!; var createdAt = r.Time(); var holdUntil = r.Time(); var statusChangedAt = r.Time();
         var actor = r.String()!; var reason = r.String();
+        var (postbackIp, postbackQuery) = version >= 2 ? (r.String(), r.String()) : (null, null);
         return new ConversionCreated(eventId, id, clickId, clickAt, offerId, advertiserId, publisherId, goal, txid, dedupeKey, status,
             amount, currency, originalAmount, originalCurrency, payout, revenue, sub1, sub2, sub3, sub4, sub5, source, ip, country,
-            conversionFlags, via, createdAt, holdUntil, statusChangedAt, actor, reason, (flags & AwaitingConfirmation) != 0);
+            conversionFlags, via, createdAt, holdUntil, statusChangedAt, actor, reason, (flags & AwaitingConfirmation) != 0,
+            postbackIp, postbackQuery);
     }
 }

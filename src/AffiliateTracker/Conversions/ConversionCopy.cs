@@ -15,7 +15,7 @@ public static class ConversionCopy
         id, click_id, click_created_at, offer_id, advertiser_id, publisher_id, goal, txid, dedupe_key, status,
         amount, currency, original_amount, original_currency, payout, revenue, sub1, sub2, sub3, sub4, sub5,
         source, click_ip, country, flags, via, created_at, hold_until, status_changed_at, awaiting_confirmation,
-        device_type, os, os_version, browser, asn, is_datacenter
+        device_type, os, os_version, browser, asn, is_datacenter, postback_ip, postback_query
         """;
     public const string HistoryColumns = "event_id, conversion_id, from_status, to_status, actor, reason, changed_at";
 
@@ -59,6 +59,8 @@ public static class ConversionCopy
             copy.WriteText(t?.DeviceType); copy.WriteText(t?.Os); copy.WriteText(t?.OsVersion); copy.WriteText(t?.Browser);
             if (t?.Asn is { } asn) copy.Write(asn, NpgsqlDbType.Integer); else copy.WriteNull();
             if (t?.IsDatacenter is { } dc) copy.Write(dc, NpgsqlDbType.Boolean); else copy.WriteNull();
+            copy.WriteInet(c.PostbackIp);
+            copy.WriteText(c.PostbackQuery);
             if (withEvent)
             {
                 copy.Write(c.EventId, NpgsqlDbType.Uuid);

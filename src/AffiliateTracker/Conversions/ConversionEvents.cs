@@ -4,14 +4,15 @@ using System.Text.Json.Serialization;
 namespace AffiliateTracker.Conversions;
 
 /// A new conversion, as it travels the conversion stream (ConversionCodec). Property names are the columns
-/// of the conversions table; event_id, actor and reason go to the status history.
+/// of the conversions table; event_id, actor and reason go to the status history. PostbackIp and PostbackQuery are
+/// the caller's address and parameters (secrets removed): the conversion is the postback log's entry for its postback.
 public sealed record ConversionCreated(
     Guid EventId, string Id, string ClickId, DateTimeOffset ClickCreatedAt, long OfferId, long AdvertiserId, long PublisherId,
     string Goal, string? Txid, string DedupeKey, string Status, decimal? Amount, string Currency,
     decimal? OriginalAmount, string? OriginalCurrency, decimal Payout, decimal Revenue,
     string? Sub1, string? Sub2, string? Sub3, string? Sub4, string? Sub5, string? Source, string? ClickIp, string? Country,
     string[] Flags, string Via, DateTimeOffset CreatedAt, DateTimeOffset HoldUntil, DateTimeOffset StatusChangedAt,
-    string Actor, string? Reason, bool AwaitingConfirmation);
+    string Actor, string? Reason, bool AwaitingConfirmation, string? PostbackIp = null, string? PostbackQuery = null);
 
 /// A status change; the conversion id comes from Redis (the stream entry's "id" field). Offer, goal and
 /// dedupe key find the conversion when that id is not the one PostgreSQL kept.

@@ -49,6 +49,7 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
                     "SELECT * FROM conversions WHERE offer_id = @OfferId AND goal = @Goal AND dedupe_key = @DedupeKey", c, tx);
                 if (k is null || k.Id == c.Id) continue;
                 conflicts.Add(new Kept(c, k.Id, k.Status));
+                await LogRecreatedAsync(conn, tx, c, k.Id);
                 if (c.Status != ConversionStatus.Pending)
                     pending.Add(new Change(k.Id, new ConversionStatusChanged(c.EventId, c.Status, c.Actor, c.Reason, c.CreatedAt)));
             }
@@ -72,6 +73,18 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
         await tx.CommitAsync();
         return new Result(missing, conflicts);
     }
+
+    /// A created conversion is its postback's log entry (the postback_log_entries view). One PostgreSQL already held under
+    /// another id is not written, so its postback goes to postback_log, pointing at the conversion that was kept.
+    private static Task LogRecreatedAsync(NpgsqlConnection conn, NpgsqlTransaction tx, ConversionCreated c, string keptId) =>
+        conn.ExecuteAsync("""
+            INSERT INTO postback_log (event_id, received_at, via, advertiser_id, offer_id, click_id, txid, goal, decision, http_status,
+                                      message, conversion_id, remote_ip, query)
+            VALUES (@EventId, @CreatedAt, @Via, @AdvertiserId, @OfferId, @ClickId, @Txid, @Goal, 'created', 200,
+                    @message, @keptId, @PostbackIp::inet, @PostbackQuery)
+            ON CONFLICT (event_id) DO NOTHING
+            """, new { c.EventId, CreatedAt = c.CreatedAt.UtcDateTime, c.Via, c.AdvertiserId, c.OfferId, c.ClickId, c.Txid, c.Goal,
+                       message = $"Conversion recorded as {c.Id}, which the tracker already held as {keptId}.", keptId, c.PostbackIp, c.PostbackQuery }, tx);
 
     public enum Applied { Changed, NoChange, Missing }
 

@@ -24,7 +24,7 @@ public static class PostbackEndpoints
         {
             var (outcome, query) = await RunAsync(http, PostbackHandler.Via.Pixel, handler, logs.CreateLogger("AffiliateTracker.Postbacks"), metrics);
             metrics.Postback("pixel", outcome.Decision);
-            log.Write(Entry(outcome, PostbackHandler.Via.Pixel, query, http, time));
+            Log(log, outcome, PostbackHandler.Via.Pixel, query, http, time);
             http.Response.Headers.CacheControl = "no-store";
             return Results.File(Gif, "image/gif");
         }).WithTags("Conversions").WithSummary("Browser conversion pixel (reads the click cookie; always a 1x1 GIF)");
@@ -56,6 +56,7 @@ public static class PostbackEndpoints
                 Status = via == PostbackHandler.Via.Pixel ? null : parsed.Status,
                 Signature = http.Request.Headers[PostbackSigning.Header].ToString() is { Length: > 0 } sig ? sig : null,
                 Signed = signed,
+                Parameters = parameters,
             };
             var cookie = via == PostbackHandler.Via.Pixel && request.OfferId is { } offerId ? ClickCookie.Read(http, offerId) : null;
             if (via == PostbackHandler.Via.Pixel && request.OfferId is null)
@@ -75,7 +76,14 @@ public static class PostbackEndpoints
         }
     }
 
-    internal static PostbackLogEntry Entry(PostbackOutcome o, PostbackHandler.Via via, Dictionary<string, string> query, HttpContext http, TimeProvider time)
+    /// The log entry of a postback or pixel that created nothing. One that created a conversion is logged by the
+    /// conversion itself, which carries the caller's address and parameters (postback_log_entries in the database).
+    internal static void Log(PostbackLog log, PostbackOutcome o, PostbackHandler.Via via, Dictionary<string, string> query, HttpContext http, TimeProvider time)
+    {
+        if (o.Decision != PostbackOutcome.Created) log.Write(Entry(o, via, query, http, time));
+    }
+
+    private static PostbackLogEntry Entry(PostbackOutcome o, PostbackHandler.Via via, Dictionary<string, string> query, HttpContext http, TimeProvider time)
     {
         var at = time.GetUtcNow();
         return new(EventIds.New(at), at, via == PostbackHandler.Via.Pixel ? "pixel" : "postback", o.AdvertiserId, o.OfferId,

@@ -95,7 +95,9 @@ public sealed class PostbackHandler(
             click.Sub1, click.Sub2, click.Sub3, click.Sub4, click.Sub5, click.Source, click.Ip,
             // The redirect looked the country up only where it decided where the visitor went.
             click.Country ?? (clickAddress is null ? null : countries.Lookup(clickAddress)),
-            flags.ToArray(), via == Via.Pixel ? "pixel" : "postback", now, now + offer.HoldPeriod, now, actor, req.Reason, awaiting);
+            flags.ToArray(), via == Via.Pixel ? "pixel" : "postback", now, now + offer.HoldPeriod, now, actor, req.Reason, awaiting,
+            // The conversion is its postback's log entry (PostbackLog): the caller and what it sent.
+            remoteIp?.ToString(), InputText.Clean(PostbackLog.Sanitize(req.Parameters)));
 
         var dedupeTtl = offer.AttributionWindow + offer.HoldPeriod + _options.DedupeGrace;
         var r = await recorder.CreateAsync(created, offer, snapshot.PublisherCaps(offer.Id, click.PublisherId),
@@ -103,7 +105,7 @@ public sealed class PostbackHandler(
         if (r.IsNew)
         {
             var held = flags.Concat(r.Flags).ToList();
-            return new PostbackOutcome(200, "created",
+            return new PostbackOutcome(200, PostbackOutcome.Created,
                 held.Count > 0 ? $"Conversion recorded and held for review ({string.Join(", ", held)})."
                 : awaiting ? "Conversion recorded; it waits for the advertiser's confirmation before it can be approved."
                 : "Conversion recorded.", r.ConversionId, r.Status);

@@ -8,7 +8,8 @@ namespace AffiliateTracker.Conversions;
 
 public sealed class PostbackLogView
 {
-    public long Id { get; init; }
+    /// The log entry's id; for a postback that created a conversion, the conversion's id.
+    public string Id { get; init; } = "";
     public DateTime ReceivedAt { get; init; }
     public string Via { get; init; } = "";
     public long? AdvertiserId { get; init; }
@@ -44,7 +45,7 @@ public static class PostbackLogApi
         return (await conn.QueryAsync<PostbackLogView>($"""
             SELECT id, received_at, via, advertiser_id, offer_id, click_id, txid, goal, decision, http_status, message,
                    conversion_id, host(remote_ip) AS remote_ip, query
-            FROM postback_log
+            FROM postback_log_entries
             WHERE {caller.Scope("advertiser_id")}
               AND (@ClickId::text IS NULL OR click_id = @ClickId) AND (@Txid::text IS NULL OR txid = @Txid)
               AND (@Decision::text IS NULL OR decision = @Decision) AND (@OfferId::bigint IS NULL OR offer_id = @OfferId)

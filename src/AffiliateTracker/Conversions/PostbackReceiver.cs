@@ -28,7 +28,7 @@ public sealed class PostbackReceiver(PostbackHandler handler, PostbackLog log, T
             }
             var (outcome, query) = await PostbackEndpoints.RunAsync(http, PostbackHandler.Via.Postback, handler, _log, metrics);
             metrics.Postback("postback", outcome.Decision);
-            log.Write(PostbackEndpoints.Entry(outcome, PostbackHandler.Via.Postback, query, http, time));
+            PostbackEndpoints.Log(log, outcome, PostbackHandler.Via.Postback, query, http, time);
             // Written straight from the source-generated serializer, with its length: no result object and no chunked body.
             var body = outcome.IsSuccess
                 ? System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Answer(outcome.Decision, outcome.ConversionId, outcome.Status, outcome.Message),

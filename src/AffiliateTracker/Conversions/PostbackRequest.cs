@@ -21,6 +21,9 @@ public sealed record PostbackRequest(
     public string? Expires { get; init; }
     public string? AmountText { get; init; }
 
+    /// Every parameter as received: the postback log keeps them (secrets removed) with the decision.
+    public IReadOnlyDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>();
+
     private const int MaxBody = 64 * 1024;
 
     public static readonly string[] ClickIdNames = ["click_id", "transaction_id", "clickid", "cid", "subid"];

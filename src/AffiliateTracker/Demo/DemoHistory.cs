@@ -146,13 +146,11 @@ public sealed class DemoHistory(NpgsqlDataSource db, PayoutRuns payouts, TimePro
                 INSERT INTO conversion_status_history (event_id, conversion_id, from_status, to_status, actor, reason, changed_at)
                 VALUES (@eventId, @id, @from, @to, @actor, @reason, @at)
                 """, history, tx);
-            // The postback log the advertiser searches: each conversion's postback, and the kinds of refusal a real
-            // integration meets (an unknown click id, a click past its window, a repeated order, a wrong token).
+            // The postback log the advertiser searches: each conversion's postback (kept on the conversion), and the kinds of
+            // refusal a real integration meets (an unknown click id, a click past its window, a repeated order, a wrong token).
             await conn.ExecuteAsync("""
-                INSERT INTO postback_log (event_id, received_at, via, advertiser_id, offer_id, click_id, txid, goal, decision, http_status, message, conversion_id, remote_ip, query)
-                SELECT gen_random_uuid(), c.created_at, 'postback', c.advertiser_id, c.offer_id, c.click_id, c.txid, c.goal, 'created', 200,
-                       'Conversion recorded.', c.id, '198.51.100.20', 'click_id=' || c.click_id || '&txid=' || c.txid
-                FROM conversions c WHERE c.txid LIKE 'demo-%' AND c.click_id IN (SELECT click_id FROM clicks WHERE source = 'demo-history');
+                UPDATE conversions c SET postback_ip = '198.51.100.20', postback_query = 'click_id=' || c.click_id || '&txid=' || c.txid
+                WHERE c.txid LIKE 'demo-%' AND c.click_id IN (SELECT click_id FROM clicks WHERE source = 'demo-history');
                 INSERT INTO postback_log (event_id, received_at, via, advertiser_id, offer_id, click_id, txid, goal, decision, http_status, message, remote_ip, query)
                 SELECT gen_random_uuid(), c.created_at + interval '2 minutes', 'postback', c.advertiser_id, c.offer_id, c.click_id, c.txid, c.goal,
                        'duplicate', 200, 'Already recorded; counted once.', '198.51.100.20', 'click_id=' || c.click_id || '&txid=' || c.txid

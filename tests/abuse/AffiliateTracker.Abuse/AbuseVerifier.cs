@@ -61,9 +61,9 @@ public sealed class AbuseVerifier(Uri baseUri, AbuseTarget t, AbuseTally tally, 
             var conversions = await ScalarAsync(db, "SELECT count(*) FROM conversions WHERE offer_id = ANY(@ids)", ("ids", PostbackOfferIds));
             var pixelGap = await ScalarAsync(db, """
                 SELECT (SELECT count(*) FROM conversions WHERE offer_id = @pixel)
-                     - (SELECT count(*) FROM postback_log WHERE offer_id = @pixel AND decision = 'created')
+                     - (SELECT count(*) FROM postback_log_entries WHERE offer_id = @pixel AND decision = 'created')
                 """, ("pixel", pixel));
-            var logged = await ScalarAsync(db, "SELECT count(*) FROM postback_log WHERE offer_id = ANY(@ids) AND via = 'postback'", ("ids", PostbackOfferIds));
+            var logged = await ScalarAsync(db, "SELECT count(*) FROM postback_log_entries WHERE offer_id = ANY(@ids) AND via = 'postback'", ("ids", PostbackOfferIds));
             if (clicks >= tally.LandedClicks.Count && conversions >= tally.CreatedConversions.Count && logged >= tally.ResolvedPostbacks && pixelGap == 0) break;
             if (DateTime.UtcNow > deadline) { log.WriteLine("drain: gave up waiting for the flushers"); break; }
             await Task.Delay(500);
@@ -84,13 +84,13 @@ public sealed class AbuseVerifier(Uri baseUri, AbuseTarget t, AbuseTally tally, 
         var all = (await PairsAsync(db, "SELECT id, offer_id FROM conversions WHERE offer_id = ANY(@ids)", ("ids", trackedOffers))).Keys.ToHashSet();
         Missing("conversions named in duplicate/updated answers but not stored", tally.ReferencedConversions.Keys, all);
         Add("pixel conversion rows == pixel postback-log entries \"created\"",
-            await ScalarAsync(db, "SELECT count(*) FROM postback_log WHERE offer_id = @pixel AND decision = 'created'", ("pixel", pixel)),
+            await ScalarAsync(db, "SELECT count(*) FROM postback_log_entries WHERE offer_id = @pixel AND decision = 'created'", ("pixel", pixel)),
             await ScalarAsync(db, "SELECT count(*) FROM conversions WHERE offer_id = @pixel", ("pixel", pixel)));
         Add("postback-log entries of the run's offers == postbacks decided on their click", tally.ResolvedPostbacks,
-            await ScalarAsync(db, "SELECT count(*) FROM postback_log WHERE offer_id = ANY(@ids) AND via = 'postback'", ("ids", PostbackOfferIds)));
+            await ScalarAsync(db, "SELECT count(*) FROM postback_log_entries WHERE offer_id = ANY(@ids) AND via = 'postback'", ("ids", PostbackOfferIds)));
         Add("postback-log entries \"created\" == postbacks answered created",
             tally.CreatedConversions.Count,
-            await ScalarAsync(db, "SELECT count(*) FROM postback_log WHERE offer_id = ANY(@ids) AND decision = 'created'", ("ids", PostbackOfferIds)));
+            await ScalarAsync(db, "SELECT count(*) FROM postback_log_entries WHERE offer_id = ANY(@ids) AND decision = 'created'", ("ids", PostbackOfferIds)));
 
         Add("conversions with NULL, negative or absurd amounts", 0, await ScalarAsync(db, """
             SELECT count(*) FROM conversions WHERE offer_id = ANY(@ids) AND (
