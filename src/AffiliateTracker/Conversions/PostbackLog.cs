@@ -14,11 +14,12 @@ public sealed record PostbackLogEntry(
     Guid EventId, DateTimeOffset ReceivedAt, string Via, long? AdvertiserId, long? OfferId, string? ClickId, string? Txid,
     string? Goal, string Decision, int HttpStatus, string? Message, string? ConversionId, string? RemoteIp, string? Query);
 
-/// Every postback and pixel that created nothing is logged through a Redis stream, and a flusher moves the entries to
-/// postback_log (one that created a conversion is logged by the conversion: the postback_log_entries view). The answer never waits for its log entry: entries queue here, and one writer sends
-/// whatever has queued as one stream entry (PostbackLogCodec) per round trip, so a burst of postbacks costs a
-/// few XADDs, not one each. Entries that cannot reach Redis (it is down; the postback itself then answered
-/// 503) are counted and logged, never retried into a failing store.
+/// Every postback and pixel that created nothing is logged through a Redis stream, and a flusher moves the entries
+/// to postback_log (one that created a conversion is logged by the conversion: the postback_log_entries view). The
+/// answer never waits for its log entry: entries queue here, and one writer sends whatever has queued as one stream
+/// entry (PostbackLogCodec) per round trip, so a burst of postbacks costs a few XADDs, not one each. Entries that
+/// cannot reach Redis (it is down; the postback itself then answered 503) are counted and logged, never retried
+/// into a failing store.
 public sealed class PostbackLog : BackgroundService
 {
     public static readonly HashSet<string> SecretParameters = new(StringComparer.OrdinalIgnoreCase) { "token", "security_token", "signature" };

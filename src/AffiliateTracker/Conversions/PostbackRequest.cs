@@ -22,7 +22,7 @@ public sealed record PostbackRequest(
     public string? AmountText { get; init; }
 
     /// Every parameter as received: the postback log keeps them (secrets removed) with the decision.
-    public IReadOnlyDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Parameters { get; init; } = System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty;
 
     private const int MaxBody = 64 * 1024;
 
