@@ -10,7 +10,7 @@ DELETE FROM postback_log l WHERE l.decision = 'created' AND EXISTS (SELECT 1 FRO
 
 -- The log as the API, the console and the checks read it: every postback and pixel with its decision. The message
 -- of a created entry is the one it was answered with, made from the conversion's flags (they never change) and
--- whether it still waits for the advertiser's confirmation.
+-- whether it still waits for the advertiser's confirmation (once confirmed, it reads "Conversion recorded.").
 CREATE VIEW postback_log_entries AS
 SELECT id::text AS id, received_at, via, advertiser_id, offer_id, click_id, txid, goal, decision, http_status, message,
        conversion_id, remote_ip, query
