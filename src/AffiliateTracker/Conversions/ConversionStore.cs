@@ -77,9 +77,8 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
     /// A created conversion is its postback's log entry (the postback_log_entries view). One PostgreSQL already held under
     /// another id is not written, so its postback goes to postback_log, pointing at the conversion that was kept.
     private static Task LogRecreatedAsync(NpgsqlConnection conn, NpgsqlTransaction tx, ConversionCreated c, string keptId) =>
-        conn.ExecuteAsync("""
-            INSERT INTO postback_log (event_id, received_at, via, advertiser_id, offer_id, click_id, txid, goal, decision, http_status,
-                                      message, conversion_id, remote_ip, query)
+        conn.ExecuteAsync($"""
+            INSERT INTO postback_log ({PostbackLog.Columns})
             VALUES (@EventId, @CreatedAt, @Via, @AdvertiserId, @OfferId, @ClickId, @Txid, @Goal, 'created', 200,
                     @message, @keptId, @PostbackIp::inet, @PostbackQuery)
             ON CONFLICT (event_id) DO NOTHING

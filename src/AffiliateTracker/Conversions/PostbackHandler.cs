@@ -105,6 +105,7 @@ public sealed class PostbackHandler(
         if (r.IsNew)
         {
             var held = flags.Concat(r.Flags).ToList();
+            // The postback_log_entries view (migration 0013) rebuilds these messages from the conversion: change both.
             return new PostbackOutcome(200, PostbackOutcome.Created,
                 held.Count > 0 ? $"Conversion recorded and held for review ({string.Join(", ", held)})."
                 : awaiting ? "Conversion recorded; it waits for the advertiser's confirmation before it can be approved."

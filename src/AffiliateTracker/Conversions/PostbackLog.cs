@@ -151,7 +151,7 @@ public sealed class PostbackLog : BackgroundService
     /// A stream entry holds the log entries written together.
     private static IEnumerable<PostbackLogEntry> ReadEntry(byte[] payload) => PostbackLogCodec.DecodeBatch(payload);
 
-    private const string Columns = "event_id, received_at, via, advertiser_id, offer_id, click_id, txid, goal, decision, http_status, message, conversion_id, remote_ip, query";
+    internal const string Columns = "event_id, received_at, via, advertiser_id, offer_id, click_id, txid, goal, decision, http_status, message, conversion_id, remote_ip, query";
 
     private static async Task CopyAsync(NpgsqlConnection conn, List<PostbackLogEntry> rows)
     {
