@@ -149,11 +149,11 @@ public class FlushBenchmarks
     {
         await using var conn = await _db.OpenConnectionAsync();
         await using var tx = await conn.BeginTransactionAsync();
-        await ConversionCopy.WriteAsync(conn, "conversions", _conversionBatch, withEvent: false);
+        await ConversionCopy.WriteAsync(conn, "conversions", _conversionBatch);
         await tx.CommitAsync();
     }
 
-    /// What the conversion flusher does for new conversions: COPY into conversions and their history rows
+    /// What the conversion flusher does for new conversions: COPY into conversions (each its own first history entry)
     /// under a savepoint (falling back to staging + ON CONFLICT only for a re-delivered batch).
     [Benchmark, BenchmarkCategory("conversions")]
     public async Task Conversions_flusher_write()
@@ -170,14 +170,10 @@ public class FlushBenchmarks
     {
         await using var conn = await _db.OpenConnectionAsync();
         await using var tx = await conn.BeginTransactionAsync();
-        await conn.ExecuteAsync("CREATE TEMP TABLE conversion_staging (LIKE conversions INCLUDING DEFAULTS, event_id uuid, actor text, reason text) ON COMMIT DROP", transaction: tx);
-        await ConversionCopy.WriteAsync(conn, "conversion_staging", _conversionBatch, withEvent: true);
+        await conn.ExecuteAsync("CREATE TEMP TABLE conversion_staging (LIKE conversions INCLUDING DEFAULTS) ON COMMIT DROP", transaction: tx);
+        await ConversionCopy.WriteAsync(conn, "conversion_staging", _conversionBatch);
         await conn.ExecuteAsync($"""
-            WITH ins AS (INSERT INTO conversions ({ConversionCopy.Columns}) SELECT {ConversionCopy.Columns} FROM conversion_staging
-                         ON CONFLICT DO NOTHING RETURNING id, status, created_at)
-            INSERT INTO conversion_status_history ({ConversionCopy.HistoryColumns})
-            SELECT s.event_id, ins.id, NULL, ins.status, s.actor, coalesce(s.reason, 'created'), ins.created_at
-            FROM ins JOIN conversion_staging s ON s.id = ins.id ON CONFLICT (event_id) DO NOTHING
+            INSERT INTO conversions ({ConversionCopy.Columns}) SELECT {ConversionCopy.Columns} FROM conversion_staging ON CONFLICT DO NOTHING
             """, transaction: tx);
         await tx.CommitAsync();
     }

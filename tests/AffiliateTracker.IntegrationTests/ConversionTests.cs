@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using AffiliateTracker.Conversions;
+using AffiliateTracker.Payouts;
 using Dapper;
 
 namespace AffiliateTracker.IntegrationTests;
@@ -103,7 +104,7 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
         foreach (var r in results) await app.WaitForConversionAsync(r.Body["conversion_id"]!.GetValue<string>());
         Assert.Equal(60, await ConversionApp.CountAsync("SELECT count(DISTINCT txid) FROM conversions WHERE click_id = @click", new { click }));
         Assert.Equal(60, await ConversionApp.CountAsync(
-            "SELECT count(*) FROM conversion_status_history h JOIN conversions c ON c.id = h.conversion_id WHERE c.click_id = @click", new { click }));
+            "SELECT count(*) FROM conversion_status_history_entries h JOIN conversions c ON c.id = h.conversion_id WHERE c.click_id = @click", new { click }));
         StackExchange.Redis.StreamEntry[] dead = [];
         for (var deadline = DateTime.UtcNow.AddSeconds(30); DateTime.UtcNow < deadline && !dead.Any(e => e["entry"] == bad); await Task.Delay(50))
             dead = await app.Redis.StreamRangeAsync(stream + ":dead");
@@ -133,7 +134,10 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
         Assert.Equal(("pending", "rejected", $"advertiser:{n.AdvertiserId}", "order cancelled"),
             (history[1]!["from_status"]!.GetValue<string>(), history[1]!["to_status"]!.GetValue<string>(),
              history[1]!["actor"]!.GetValue<string>(), history[1]!["reason"]!.GetValue<string>()));
-        Assert.Equal("pending", history[0]!["to_status"]!.GetValue<string>());
+        // The creation, kept on the conversion itself: in what status, by whom, why.
+        Assert.Equal(((string?)null, "pending", $"advertiser:{n.AdvertiserId}", "created"),
+            (history[0]!["from_status"]?.GetValue<string>(), history[0]!["to_status"]!.GetValue<string>(),
+             history[0]!["actor"]!.GetValue<string>(), history[0]!["reason"]!.GetValue<string>()));
 
         // The same view leads to the click and to every postback about the conversion.
         await TrackerApp.WaitForClickRowAsync(click);
@@ -458,7 +462,7 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
 
         await using var conn = await TrackerApp.DbAsync();
         var rows = (await conn.QueryAsync<(string Txid, int History)>("""
-            SELECT c.txid, (SELECT count(*)::int FROM conversion_status_history h WHERE h.conversion_id = c.id)
+            SELECT c.txid, (SELECT count(*)::int FROM conversion_status_history_entries h WHERE h.conversion_id = c.id)
             FROM conversions c WHERE c.offer_id = @OfferId ORDER BY c.txid
             """, new { n.OfferId })).ToList();
         Assert.Equal([("redeliver-1", 1), ("redeliver-2", 1)], rows);
@@ -561,6 +565,45 @@ public sealed class ConversionTests(ConversionApp app) : IClassFixture<Conversio
 
         Assert.Equal(Npgsql.PostgresErrorCodes.ForeignKeyViolation, refused.SqlState);
         Assert.Equal(0, await conn.ExecuteScalarAsync<int>("SELECT count(*) FROM conversions WHERE id = @id", new { id }));
+    }
+
+    [Fact]
+    public async Task An_approved_first_postback_is_the_first_history_entry_with_the_advertisers_reason()
+    {
+        var n = await app.CreateNetworkAsync();
+        var token = await app.PostbackTokenAsync(n.AdvertiserId);
+        var click = await app.ClickAndWaitAsync(n);
+        var (_, body) = await app.PostbackAsync($"click_id={click}&txid=final-1&status=approved&reason=order%20shipped&token={token}");
+        var id = (await app.WaitForConversionAsync(body["conversion_id"]!.GetValue<string>(), "approved")).Id;
+
+        var history = (await (await app.AdminAsync()).GetFromJsonAsync<JsonObject>($"/api/v1/conversions/{id}"))!["history"]!.AsArray();
+        var only = Assert.Single(history);
+        Assert.Equal(((string?)null, "approved", $"advertiser:{n.AdvertiserId}", "order shipped"),
+            (only!["from_status"]?.GetValue<string>(), only["to_status"]!.GetValue<string>(), only["actor"]!.GetValue<string>(),
+             only["reason"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task A_conversion_a_server_from_before_migration_0014_wrote_keeps_one_creation_entry_and_the_ledger_holds()
+    {
+        // During a rolling upgrade an older server's flusher writes the conversion without created_status and its creation
+        // as a history row; a later change is a history row either way.
+        var n = await app.CreateNetworkAsync();
+        var id = $"older-{Guid.NewGuid():N}";
+        await using var conn = await TrackerApp.DbAsync();
+        await conn.ExecuteAsync(InsertConversionSql, new { id, n.OfferId, n.AdvertiserId, n.PublisherId });
+        await conn.ExecuteAsync($"""
+            INSERT INTO conversion_status_history (event_id, conversion_id, from_status, to_status, actor, reason, changed_at)
+            VALUES (gen_random_uuid(), @id, NULL, 'pending', 'advertiser:{n.AdvertiserId}', 'created', now());
+            UPDATE conversions SET status = 'rejected' WHERE id = @id;
+            INSERT INTO conversion_status_history (event_id, conversion_id, from_status, to_status, actor, reason, changed_at)
+            VALUES (gen_random_uuid(), @id, 'pending', 'rejected', 'admin', 'test', now() + interval '1 second');
+            """, new { id });
+
+        var history = (await (await app.AdminAsync()).GetFromJsonAsync<JsonObject>($"/api/v1/conversions/{id}"))!["history"]!.AsArray();
+        Assert.Equal([(null, "pending"), ("pending", "rejected")],
+            history.Select(h => (h!["from_status"]?.GetValue<string>(), h["to_status"]!.GetValue<string>())).ToList());
+        Assert.DoesNotContain(await LedgerCheck.RunAsync(conn), v => v.Detail.Contains(id));
     }
 
     [Fact]

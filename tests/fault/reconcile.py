@@ -173,16 +173,16 @@ def main():
     doubled_conv = q1(args.psql, f"""SELECT count(*) FROM (SELECT 1 FROM conversions WHERE {like}
                                      GROUP BY offer_id, goal, txid HAVING count(*) > 1) d""")
     # Per conversion and target status: one history row per event (created, rejected), never two.
-    history_doubled = q1(args.psql, f"""SELECT count(*) FROM (SELECT 1 FROM conversion_status_history h
+    history_doubled = q1(args.psql, f"""SELECT count(*) FROM (SELECT 1 FROM conversion_status_history_entries h
                                         JOIN conversions c ON c.id = h.conversion_id WHERE c.{like}
                                         GROUP BY h.conversion_id, h.to_status HAVING count(*) > 1) d""")
     history_missing = q1(args.psql, f"""SELECT count(*) FROM conversions c WHERE c.{like}
-                                        AND NOT EXISTS (SELECT 1 FROM conversion_status_history h WHERE h.conversion_id = c.id)""")
+                                        AND NOT EXISTS (SELECT 1 FROM conversion_status_history_entries h WHERE h.conversion_id = c.id)""")
     # The publisher postback outbox: exactly one queued postback per history event (created, status change).
     outbox = q(args.psql, f"""SELECT coalesce(sum(CASE WHEN pp > h THEN 1 ELSE 0 END), 0) || '|' || coalesce(sum(CASE WHEN pp < h THEN 1 ELSE 0 END), 0)
                                || '|' || coalesce(sum(pp), 0)
                                FROM (SELECT c.id, (SELECT count(*) FROM publisher_postbacks x WHERE x.conversion_id = c.id) AS pp,
-                                            (SELECT count(*) FROM conversion_status_history h WHERE h.conversion_id = c.id) AS h
+                                            (SELECT count(*) FROM conversion_status_history_entries h WHERE h.conversion_id = c.id) AS h
                                      FROM conversions c WHERE c.{like}) d""")[0].split("|")
     outbox_doubled, outbox_missing, outbox_rows = int(outbox[0]), int(outbox[1]), int(outbox[2])
     twice = sorted(t for t, r in txids.items() if len(r["created_ids"]) > 1)

@@ -43,7 +43,7 @@ public static class ConversionApi
             await using var conn = await db.OpenConnectionAsync();
             var row = await Find(conn, caller, id);
             var history = await conn.QueryAsync<StatusHistoryView>(
-                "SELECT from_status, to_status, actor, reason, changed_at FROM conversion_status_history WHERE conversion_id = @id ORDER BY changed_at, id", new { id });
+                "SELECT from_status, to_status, actor, reason, changed_at FROM conversion_status_history_entries WHERE conversion_id = @id ORDER BY changed_at, id", new { id });
             // The whole trail: the click it claims, every postback and pixel about it, its payout line.
             var click = await conn.QuerySingleOrDefaultAsync("""
                 SELECT click_id, created_at, link_id, sub1, sub2, sub3, sub4, sub5, source, country, is_unique, is_bot

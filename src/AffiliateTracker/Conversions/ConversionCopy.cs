@@ -6,8 +6,8 @@ using NpgsqlTypes;
 
 namespace AffiliateTracker.Conversions;
 
-/// Binary COPY of new conversions and their first history rows: the flusher's bulk write, and the raw
-/// reference the benchmarks measure it against. Fields are written synchronously into Npgsql's buffer
+/// Binary COPY of new conversions: the flusher's bulk write, and the raw reference the benchmarks measure it
+/// against. A conversion's creation is the first entry of its status history (conversion_status_history_entries). Fields are written synchronously into Npgsql's buffer
 /// (it flushes as it fills): this runs in a background worker, never on a request.
 public static class ConversionCopy
 {
@@ -15,17 +15,15 @@ public static class ConversionCopy
         id, click_id, click_created_at, offer_id, advertiser_id, publisher_id, goal, txid, dedupe_key, status,
         amount, currency, original_amount, original_currency, payout, revenue, sub1, sub2, sub3, sub4, sub5,
         source, click_ip, country, flags, via, created_at, hold_until, status_changed_at, awaiting_confirmation,
-        device_type, os, os_version, browser, asn, is_datacenter, postback_ip, postback_query
+        device_type, os, os_version, browser, asn, is_datacenter, postback_ip, postback_query, created_status, created_reason
         """;
-    public const string HistoryColumns = "event_id, conversion_id, from_status, to_status, actor, reason, changed_at";
 
-    /// COPY into `table` (conversions, or a staging table with the same columns plus event_id, actor, reason), with
-    /// each conversion's click's traffic details where `traffic` has them (read from `clicks` by ConversionStore).
-    public static async Task WriteAsync(NpgsqlConnection conn, string table, IReadOnlyList<ConversionCreated> rows, bool withEvent,
+    /// COPY into `table` (conversions, or a staging table like it), with each conversion's click's traffic details
+    /// where `traffic` has them (read from `clicks` by ConversionStore).
+    public static async Task WriteAsync(NpgsqlConnection conn, string table, IReadOnlyList<ConversionCreated> rows,
         IReadOnlyDictionary<string, TrafficDetails>? traffic = null, CancellationToken ct = default)
     {
-        var columns = withEvent ? Columns + ", event_id, actor, reason" : Columns;
-        await using var copy = await conn.BeginBinaryImportAsync($"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)", ct);
+        await using var copy = await conn.BeginBinaryImportAsync($"COPY {table} ({Columns}) FROM STDIN (FORMAT BINARY)", ct);
         foreach (var c in rows)
         {
             copy.StartRow();
@@ -61,33 +59,9 @@ public static class ConversionCopy
             if (t?.IsDatacenter is { } dc) copy.Write(dc, NpgsqlDbType.Boolean); else copy.WriteNull();
             copy.WriteInet(c.PostbackIp);
             copy.WriteText(c.PostbackQuery);
-            if (withEvent)
-            {
-                copy.Write(c.EventId, NpgsqlDbType.Uuid);
-                copy.Write(c.Actor, NpgsqlDbType.Text);
-                copy.WriteText(c.Reason);
-            }
-        }
-        await copy.CompleteAsync(ct);
-    }
-
-    /// The first history row of each conversion: created, by whom, why.
-    public static async Task WriteHistoryAsync(NpgsqlConnection conn, IReadOnlyList<ConversionCreated> rows, CancellationToken ct = default)
-    {
-        await using var copy = await conn.BeginBinaryImportAsync($"COPY conversion_status_history ({HistoryColumns}) FROM STDIN (FORMAT BINARY)", ct);
-        foreach (var c in rows)
-        {
-            copy.StartRow();
-            copy.Write(c.EventId, NpgsqlDbType.Uuid);
-            copy.Write(c.Id, NpgsqlDbType.Text);
-            copy.WriteNull();
             copy.Write(c.Status, NpgsqlDbType.Text);
-            copy.Write(c.Actor, NpgsqlDbType.Text);
-            copy.Write(c.Reason ?? "created", NpgsqlDbType.Text);
-            copy.Write(c.CreatedAt.UtcDateTime, NpgsqlDbType.TimestampTz);
+            copy.WriteText(c.Reason);
         }
         await copy.CompleteAsync(ct);
     }
-
-
 }

@@ -6,9 +6,9 @@ using NpgsqlTypes;
 
 namespace AffiliateTracker.Conversions;
 
-/// Writes conversion events to PostgreSQL. New conversions go in as one batch
-/// (jsonb_populate_recordset .. ON CONFLICT DO NOTHING) with their first history rows; status changes
-/// are conditional UPDATEs. History rows and queued publisher postbacks are keyed by event id, so a
+/// Writes conversion events to PostgreSQL. New conversions go in as one batch (binary COPY, or INSERT .. ON CONFLICT
+/// DO NOTHING for a batch PostgreSQL partly holds); each is the first entry of its own status history. Status changes
+/// are conditional UPDATEs with a history row. History rows and queued publisher postbacks are keyed by event id, so a
 /// re-delivered event changes nothing.
 public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
 {
@@ -146,8 +146,7 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
             ? Applied.Missing : Applied.NoChange;
     }
 
-    /// New conversions and their first history rows. Fast path: binary COPY straight into both tables under a
-    /// savepoint. A re-delivered batch (or one whose conversion PostgreSQL already holds under another id)
+    /// New conversions. Fast path: binary COPY straight into the table under a savepoint. A re-delivered batch (or one whose conversion PostgreSQL already holds under another id)
     /// breaks a unique key there; then the batch goes through a staging table and INSERT .. ON CONFLICT DO
     /// NOTHING, which keeps what is already there. Returns the ids this call inserted.
     internal static async Task<HashSet<string>> InsertAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<ConversionCreated> creates,
@@ -156,8 +155,7 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
         await tx.SaveAsync("direct_copy");
         try
         {
-            await ConversionCopy.WriteAsync(conn, "conversions", creates, withEvent: false, traffic);
-            await ConversionCopy.WriteHistoryAsync(conn, creates);
+            await ConversionCopy.WriteAsync(conn, "conversions", creates, traffic);
             await tx.ReleaseAsync("direct_copy");
             return creates.Select(c => c.Id).ToHashSet();
         }
@@ -166,7 +164,7 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
             await tx.RollbackAsync("direct_copy");
         }
         await using (var cmd = new NpgsqlCommand(StagingSql, conn, tx)) await cmd.ExecuteNonQueryAsync();
-        await ConversionCopy.WriteAsync(conn, "conversion_staging", creates, withEvent: true, traffic);
+        await ConversionCopy.WriteAsync(conn, "conversion_staging", creates, traffic);
         var inserted = new HashSet<string>();
         await using (var cmd = new NpgsqlCommand(MergeSql, conn, tx))
         await using (var reader = await cmd.ExecuteReaderAsync())
@@ -205,21 +203,13 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
         """;
 
     private const string StagingSql = """
-        CREATE TEMP TABLE conversion_staging (LIKE conversions INCLUDING DEFAULTS, event_id uuid, actor text, reason text) ON COMMIT DROP
+        CREATE TEMP TABLE conversion_staging (LIKE conversions INCLUDING DEFAULTS) ON COMMIT DROP
         """;
     // DISTINCT ON: should one batch hold the same conversion twice, the first one wins, as in Redis.
     private const string MergeSql = $"""
-        WITH ins AS (
-            INSERT INTO conversions ({ConversionCopy.Columns})
-            SELECT DISTINCT ON (offer_id, goal, dedupe_key) {ConversionCopy.Columns} FROM conversion_staging ORDER BY offer_id, goal, dedupe_key, id
-            ON CONFLICT DO NOTHING
-            RETURNING id, status, created_at
-        ), hist AS (
-            INSERT INTO conversion_status_history ({ConversionCopy.HistoryColumns})
-            SELECT s.event_id, ins.id, NULL, ins.status, s.actor, coalesce(s.reason, 'created'), ins.created_at
-            FROM ins JOIN conversion_staging s ON s.id = ins.id
-            ON CONFLICT (event_id) DO NOTHING
-        )
-        SELECT id FROM ins
+        INSERT INTO conversions ({ConversionCopy.Columns})
+        SELECT DISTINCT ON (offer_id, goal, dedupe_key) {ConversionCopy.Columns} FROM conversion_staging ORDER BY offer_id, goal, dedupe_key, id
+        ON CONFLICT DO NOTHING
+        RETURNING id
         """;
 }

@@ -39,7 +39,7 @@ public sealed class DemoHistory(NpgsqlDataSource db, PayoutRuns payouts, TimePro
         var random = new Random(20261204);
         var clicks = new List<object>();
         var conversions = new List<object>();
-        var history = new List<object>();
+        var history = new List<object>(); // changes after creation: a conversion is its own first history entry (created_status)
         foreach (var link in links)
             for (var day = 13; day >= 0; day--)
             {
@@ -81,7 +81,6 @@ public sealed class DemoHistory(NpgsqlDataSource db, PayoutRuns payouts, TimePro
                         id, clickId, clickAt = at, link.OfferId, link.AdvertiserId, link.PublisherId, goal = link.Goal, txid = $"demo-{id[^8..]}",
                         status, amount, currency = link.Currency, payout, revenue, sub1, country, flags, createdAt = convertedAt, holdUntil, changedAt,
                     });
-                    history.Add(new { eventId = Guid.NewGuid(), id, from = (string?)null, to = "pending", actor = "postback", reason = (string?)null, at = convertedAt });
                     if (status != "pending")
                         history.Add(new
                         {
@@ -132,9 +131,9 @@ public sealed class DemoHistory(NpgsqlDataSource db, PayoutRuns payouts, TimePro
                 """, transaction: tx);
             await conn.ExecuteAsync("""
                 INSERT INTO conversions (id, click_id, click_created_at, offer_id, advertiser_id, publisher_id, goal, txid, dedupe_key, status, amount,
-                    currency, payout, revenue, sub1, country, flags, via, created_at, hold_until, status_changed_at)
+                    currency, payout, revenue, sub1, country, flags, via, created_at, hold_until, status_changed_at, created_status)
                 VALUES (@id, @clickId, @clickAt, @OfferId, @AdvertiserId, @PublisherId, @goal, @txid, 't:' || @txid, @status, @amount,
-                    @currency, @payout, @revenue, @sub1, @country, @flags, 'postback', @createdAt, @holdUntil, @changedAt)
+                    @currency, @payout, @revenue, @sub1, @country, @flags, 'postback', @createdAt, @holdUntil, @changedAt, 'pending')
                 """, conversions, tx);
             // Conversions carry their click's traffic details, as the conversion flusher copies them.
             await conn.ExecuteAsync("""

@@ -54,11 +54,11 @@ public static class LedgerCheck
         ("every conversion's status is the last one its history records, and its history begins at creation",
          """
          SELECT c.id || ' is ' || c.status || ', history says ' || coalesce(h.to_status, 'nothing') FROM conversions c
-         LEFT JOIN LATERAL (SELECT to_status FROM conversion_status_history WHERE conversion_id = c.id ORDER BY changed_at DESC, id DESC LIMIT 1) h ON true
+         LEFT JOIN LATERAL (SELECT to_status FROM conversion_status_history_entries WHERE conversion_id = c.id ORDER BY changed_at DESC, id DESC LIMIT 1) h ON true
          WHERE h.to_status IS DISTINCT FROM c.status
          UNION ALL
          SELECT c.id || ' has no creation entry' FROM conversions c
-         WHERE NOT EXISTS (SELECT 1 FROM conversion_status_history WHERE conversion_id = c.id AND from_status IS NULL)
+         WHERE NOT EXISTS (SELECT 1 FROM conversion_status_history_entries WHERE conversion_id = c.id AND from_status IS NULL)
          """),
     ];
 

@@ -103,7 +103,7 @@ public sealed class AbuseVerifier(Uri baseUri, AbuseTarget t, AbuseTally tally, 
             """, ("ids", trackedOffers)));
         Add("conversions without status history, or whose status is not the last one recorded", 0, await ScalarAsync(db, """
             SELECT count(*) FROM conversions c WHERE c.offer_id = ANY(@ids) AND c.status IS DISTINCT FROM (
-                SELECT h.to_status FROM conversion_status_history h WHERE h.conversion_id = c.id ORDER BY h.changed_at DESC, h.id DESC LIMIT 1)
+                SELECT h.to_status FROM conversion_status_history_entries h WHERE h.conversion_id = c.id ORDER BY h.changed_at DESC, h.id DESC LIMIT 1)
             """, ("ids", trackedOffers)));
 
         // Management writes: a 201 is a whole record; a refused request left nothing behind.
