@@ -6,9 +6,10 @@ using NpgsqlTypes;
 
 namespace AffiliateTracker.Conversions;
 
-/// Binary COPY of new conversions: the flusher's bulk write, and the raw reference the benchmarks measure it
-/// against. A conversion's creation is the first entry of its status history (conversion_status_history_entries). Fields are written synchronously into Npgsql's buffer
-/// (it flushes as it fills): this runs in a background worker, never on a request.
+/// Binary COPY of new conversions, each the first entry of its own status history (created_status, created_reason;
+/// the view conversion_status_history_entries): the flusher's bulk write, and the raw reference the benchmarks measure
+/// it against. Fields are written synchronously into Npgsql's buffer (it flushes as it fills): this runs in a
+/// background worker, never on a request.
 public static class ConversionCopy
 {
     public const string Columns = """

@@ -146,9 +146,10 @@ public sealed class ConversionStore(NpgsqlDataSource db, NetworkCache network)
             ? Applied.Missing : Applied.NoChange;
     }
 
-    /// New conversions. Fast path: binary COPY straight into the table under a savepoint. A re-delivered batch (or one whose conversion PostgreSQL already holds under another id)
-    /// breaks a unique key there; then the batch goes through a staging table and INSERT .. ON CONFLICT DO
-    /// NOTHING, which keeps what is already there. Returns the ids this call inserted.
+    /// New conversions. Fast path: binary COPY straight into the table under a savepoint. A re-delivered batch (or
+    /// one whose conversion PostgreSQL already holds under another id) breaks a unique key there; then the batch goes
+    /// through a staging table and INSERT .. ON CONFLICT DO NOTHING, which keeps what is already there. Returns the ids
+    /// this call inserted.
     internal static async Task<HashSet<string>> InsertAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<ConversionCreated> creates,
         IReadOnlyDictionary<string, TrafficDetails>? traffic = null)
     {

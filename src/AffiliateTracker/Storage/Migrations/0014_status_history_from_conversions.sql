@@ -1,5 +1,5 @@
 -- A conversion's first status history row (created, in what status, by whom, why) repeated the conversion, and cost
--- a row, three index entries and a reference check per conversion: about a third of a postback's PostgreSQL CPU
+-- a row, three index entries and a reference check per conversion: a quarter to a third of a postback's PostgreSQL CPU
 -- (benchmarks/README.md). The conversion now keeps what only that row knew, the status it was created in and the
 -- reason its postback gave; conversion_status_history keeps the changes after it. Who created it follows from the
 -- conversion itself, as the postback handler names it: the advertiser, for a postback; "pixel", for a pixel.
