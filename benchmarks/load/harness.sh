@@ -8,7 +8,7 @@
 # and Redis database 5 (emptied), starts an nginx on 127.0.0.1:5099 that answers `return 302` with a
 # Set-Cookie (the reference), and drives both with wrk with the same threads, connections and duration,
 # alternating runs. Reports requests/s and latency p50/p99/p99.9 for each, the tracker/nginx ratio, the
-# tracker's CPU and memory, and then checks the count: every click the tracker answered with a 302
+# tracker's CPU and memory, how far behind its flushers were as each run ended, and then checks the count: every click the tracker answered with a 302
 # (its own counter, /metrics) is exactly one row in PostgreSQL once the flusher drains; every postback
 # answered "created" is exactly one conversion row. Everything it starts it stops, by process id.
 #
@@ -206,19 +206,22 @@ drain_stop() {
   echo "deferred flush: once it answered /health, the flush-only instance wrote $clicks click rows and $conversions conversion rows in ${secs}s ($(python3 -c "print(round(($clicks + $conversions) / $secs))") rows/s; the count is polled every 0.5 s)"
 }
 
-table_header() { printf '\n%-22s %10s %9s %9s %9s %9s %7s %8s %24s %6s %9s\n' "run" "req/s" "p50 ms" "p99 ms" "p99.9 ms" "errors" "cpu %" "rss MB" "cpu us/req trk/redis/pg" "forks" "WAL B/req"; }
-table_row() { printf '%-22s %10s %9s %9s %9s %9s %7s %8s %24s %6s %9s\n' "$@"; }
+table_header() { printf '\n%-22s %10s %9s %9s %9s %9s %7s %8s %24s %6s %9s %11s\n' "run" "req/s" "p50 ms" "p99 ms" "p99.9 ms" "errors" "cpu %" "rss MB" "cpu us/req trk/redis/pg" "forks" "WAL B/req" "flush lag s"; }
+table_row() { printf '%-22s %10s %9s %9s %9s %9s %7s %8s %24s %6s %9s %11s\n' "$@"; }
+# How far behind the flushers were as the run ended (read at once, before they catch up): the age of the oldest entry
+# in the last pass, the largest over the click and conversion streams. A flusher that fell behind shows it here.
+flush_lag() { curl -s "$BASE/metrics" | awk '/^at_flush_lag_seconds\{stream="(clicks|cv):/ { if ($2 > m) m = $2 } END { printf "%.2f", m }'; }
 # PostgreSQL's WAL bytes so far (the whole cluster; nothing else writes to it during a run): WAL per request shows
 # how much a request's rows and index entries cost to log, the part of PostgreSQL's CPU that grows with each index.
 wal_bytes() { psql "$PG dbname=postgres" -tAc "select wal_bytes from pg_stat_wal"; }
 # The tracker's, Redis's and PostgreSQL's CPU ticks, Redis's forks and the WAL so far, read before and after a run.
 usage() { echo "$(cpu_ticks) $(cpu_ticks_of redis-server) $(cpu_ticks_of postgres) $(redis_forks) $(wal_bytes)"; }
-tracker_row() { # label wrk-result usage-before usage-after
+tracker_row() { # label wrk-result usage-before usage-after flush-lag
   local t="$2" c0 r0 g0 f0 w0 c1 r1 g1 f1 w1
   read -r c0 r0 g0 f0 w0 <<< "$3"; read -r c1 r1 g1 f1 w1 <<< "$4"
   table_row "$1" "$(field "$t" rps)" "$(field "$t" p50_ms)" "$(field "$t" p99_ms)" "$(field "$t" p999_ms)" "$(( $(field "$t" errors) + $(field "$t" bad_status) ))" \
     "$(( (c1 - c0) / DURATION ))" "$(rss_mb)" "$(per_request "$(field "$t" requests)" $((c1 - c0)) $((r1 - r0)) $((g1 - g0)))" "$((f1 - f0))" \
-    "$(( (w1 - w0) / ($(field "$t" requests) > 0 ? $(field "$t" requests) : 1) ))"
+    "$(( (w1 - w0) / ($(field "$t" requests) > 0 ? $(field "$t" requests) : 1) ))" "$5"
 }
 # CPU microseconds per request of the tracker, Redis and PostgreSQL over one run: what each request cost each tier.
 per_request() { # requests tracker-ticks redis-ticks pg-ticks
@@ -236,12 +239,12 @@ nginx_run() { # round
 }
 
 compare() { # name tracker-script nginx-path
-  local name="$1" script="$2" best_t=0 best_n=0 sum_t=0 sum_n=0 r t n c0 c1 p99t p99n
+  local name="$1" script="$2" best_t=0 best_n=0 sum_t=0 sum_n=0 r t n c0 c1 p99t p99n lag
   table_header
   for round in $(seq 1 "$ROUNDS"); do
     nginx_run "$round"
-    u0=$(usage); t=$(run_wrk "$BASE" "$script")
-    tracker_row "tracker $name #$round" "$t" "$u0" "$(usage)"
+    u0=$(usage); t=$(run_wrk "$BASE" "$script"); lag=$(flush_lag)
+    tracker_row "tracker $name #$round" "$t" "$u0" "$(usage)" "$lag"
     sum_t=$(python3 -c "print($sum_t + $(field "$t" rps))"); sum_n=$(python3 -c "print($sum_n + $(field "$n" rps))")
     p99t=$(field "$t" p99_ms); p99n=$(field "$n" p99_ms)
   done
@@ -297,15 +300,15 @@ smart_mode() {
 
 postbacks_mode() {
   echo; echo "=== postbacks: GET /postback with unique txids (every 10th a retry of an earlier one), $CONNS connections, ${DURATION}s per run"
-  local clicks run created0 dup0 created1 dup1 rows total=0
+  local clicks run created0 dup0 created1 dup1 rows total=0 lag
   clicks=$(make_clicks 200); sleep 6
   created0=$(metric 'at_postbacks_total{decision="created",via="postback"}'); created0=${created0:-0}
   dup0=$(metric 'at_postbacks_total{decision="duplicate",via="postback"}'); dup0=${dup0:-0}
   table_header
   for round in $(seq 1 "$ROUNDS"); do
     nginx_run "$round"
-    u0=$(usage); t=$(CLICKS="$clicks" TOKEN=demo-postback-token RUN="h$(date +%s%N)" run_wrk "$BASE" "$HERE/postbacks.lua")
-    tracker_row "tracker postbacks #$round" "$t" "$u0" "$(usage)"
+    u0=$(usage); t=$(CLICKS="$clicks" TOKEN=demo-postback-token RUN="h$(date +%s%N)" run_wrk "$BASE" "$HERE/postbacks.lua"); lag=$(flush_lag)
+    tracker_row "tracker postbacks #$round" "$t" "$u0" "$(usage)" "$lag"
   done
   created1=$(metric 'at_postbacks_total{decision="created",via="postback"}'); dup1=$(metric 'at_postbacks_total{decision="duplicate",via="postback"}')
   drain_start

@@ -9,7 +9,8 @@ namespace AffiliateTracker.Storage;
 /// first takes over entries another consumer read but never acknowledged (it crashed or hung), then
 /// reads new ones, hands them to `process`, and acknowledges and deletes only what `process` reports
 /// done, after it returns. An exception leaves everything pending, to be delivered again.
-public sealed class FlushConsumer([FromKeyedServices(RedisKeys.FlusherConnection)] ConnectionMultiplexer redis, TrackerMetrics metrics, ILogger<FlushConsumer> log, IOptions<FaultOptions> faults)
+public sealed class FlushConsumer([FromKeyedServices(RedisKeys.FlusherConnection)] ConnectionMultiplexer redis, TrackerMetrics metrics, ILogger<FlushConsumer> log,
+    IOptions<FaultOptions> faults, FlushLane lane)
 {
     /// This process's consumer name; unique per process, so a restarted server is a new consumer.
     public string Name { get; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
@@ -93,9 +94,13 @@ public sealed class FlushConsumer([FromKeyedServices(RedisKeys.FlusherConnection
     /// when it finds none, and otherwise no sooner than `busyInterval` after the last pass began, so that a
     /// flusher keeping up with steady traffic writes fewer, larger batches; with growing backoff while it fails
     /// (a store is down; the entries wait in the stream). A pass in flight when the server stops is finished,
-    /// not cancelled, so its batch is written and acknowledged.
-    public async Task RunLoopAsync(Func<Task<int>> pass, TimeSpan idleDelay, ILogger log, string what,
+    /// not cancelled, so its batch is written and acknowledged. Runs on the flush lane, behind the answers.
+    public Task RunLoopAsync(Func<Task<int>> pass, TimeSpan idleDelay, ILogger log, string what,
         CancellationToken stoppingToken, int fullPass = int.MaxValue, TimeSpan busyInterval = default)
+        => lane.Run(() => LoopAsync(pass, idleDelay, log, what, stoppingToken, fullPass, busyInterval));
+
+    private async Task LoopAsync(Func<Task<int>> pass, TimeSpan idleDelay, ILogger log, string what,
+        CancellationToken stoppingToken, int fullPass, TimeSpan busyInterval)
     {
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)

@@ -40,6 +40,7 @@ public static class StorageServices
         services.AddSingleton(new RedisKeys(redisOptions[nameof(RedisOptions.KeyPrefix)] ?? "at:", config.GetValue("Conversions:StreamShards", 1), config.GetValue("Clicks:StreamShards", 1)));
         services.AddSingleton<MigrationRunner>();
         services.AddSingleton<FlushConsumer>();
+        services.AddSingleton(sp => new FlushLane(config.GetValue("Flushers:Nice", 10), sp.GetRequiredService<ILogger<FlushLane>>()));
         // Test-only fault injection (tests/fault); off unless Faults:CrashAfterFlushCommit is set.
         services.Configure<FaultOptions>(config.GetSection("Faults"));
         services.AddSingleton<AffiliateTracker.Observability.TrackerMetrics>();
