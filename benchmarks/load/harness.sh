@@ -8,9 +8,10 @@
 # and Redis database 5 (emptied), starts an nginx on 127.0.0.1:5099 that answers `return 302` with a
 # Set-Cookie (the reference), and drives both with wrk with the same threads, connections and duration,
 # alternating runs. Reports requests/s and latency p50/p99/p99.9 for each, the tracker/nginx ratio, the
-# tracker's CPU and memory, how far behind its flushers were as each run ended, and then checks the count: every click the tracker answered with a 302
-# (its own counter, /metrics) is exactly one row in PostgreSQL once the flusher drains; every postback
-# answered "created" is exactly one conversion row. Everything it starts it stops, by process id.
+# tracker's CPU and memory, how far behind its flushers were as each run ended, and then checks the count:
+# every click the tracker answered with a 302 (its own counter, /metrics) is exactly one row in PostgreSQL
+# once the flusher drains; every postback answered "created" is exactly one conversion row. Everything it
+# starts it stops, by process id.
 #
 # `smart` runs the clicks workload on a plain link and then on a smart link (three rules; the third, weighted
 # between the two demo offers, takes wrk's traffic), each against nginx in the same run.

@@ -36,6 +36,16 @@ public sealed class FlushLaneTests
         Assert.True(ran);
     }
 
+    [Fact]
+    public async Task Work_arriving_after_the_lane_is_disposed_still_runs()
+    {
+        var lane = new FlushLane(0, NullLogger<FlushLane>.Instance);
+        lane.Dispose();
+        var ran = new TaskCompletionSource();
+        lane.Post(_ => ran.SetResult(), null);
+        await ran.Task.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
     [Theory]
     [InlineData(-1)]
     [InlineData(20)]

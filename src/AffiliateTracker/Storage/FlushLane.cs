@@ -4,10 +4,10 @@ using System.Runtime.InteropServices;
 namespace AffiliateTracker.Storage;
 
 /// The thread the flush loops run on, at a lower OS scheduling priority than the thread pool that answers
-/// redirects and postbacks (`Flushers:Nice` above the process's nice value, 10 by default). A loop's own CPU work (decoding
-/// batches, classifying traffic, writing COPY rows) and every continuation after its awaits come back here, so
-/// on a busy box the kernel runs the answers first and the flush takes what is left, in larger batches as it
-/// falls behind. The flushed entries wait in Redis, durable, meanwhile; at_flush_lag_seconds shows how far behind.
+/// redirects and postbacks (`Flushers:Nice` steps below the server, 10 by default). A loop's own CPU work
+/// (decoding batches, classifying traffic, writing COPY rows) and every continuation after its awaits come back
+/// here, so on a busy box the kernel runs the answers first and the flush takes what is left, in larger batches
+/// as it falls behind. The entries wait in Redis, durable, meanwhile; at_flush_lag_seconds shows how far behind.
 public sealed class FlushLane : SynchronizationContext, IDisposable
 {
     private readonly BlockingCollection<(SendOrPostCallback Work, object? State)> _queue = new();
@@ -32,7 +32,19 @@ public sealed class FlushLane : SynchronizationContext, IDisposable
         return done.Task;
     }
 
-    public override void Post(SendOrPostCallback d, object? state) => _queue.Add((d, state));
+    public override void Post(SendOrPostCallback d, object? state)
+    {
+        // Once the lane is disposed (the server stopping), work still arriving (a loop that outlived the host's
+        // shutdown timeout) finishes on the thread pool rather than failing whoever completed its await.
+        try
+        {
+            _queue.Add((d, state));
+        }
+        catch (InvalidOperationException) when (_queue.IsAddingCompleted)
+        {
+            ThreadPool.QueueUserWorkItem(_ => d(state));
+        }
+    }
 
     // Nothing waits synchronously on the lane: a blocked caller could be the lane itself.
     public override void Send(SendOrPostCallback d, object? state) => throw new NotSupportedException("The flush lane only takes posted work.");
